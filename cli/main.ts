@@ -1,0 +1,74 @@
+/**
+ * `rheo` — the command line of the platform. Each sub-command lives in `cli/commands/<name>.ts`
+ * and is imported only when called, so `rheo stack env` stays fast.
+ */
+import { type CliCommand, CliError, type CliIO, processIO } from './command.ts';
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
+  stack: {
+    summary: 'start, stop and inspect the local stack (up|down|status|env)',
+    load: async () => (await import('./commands/stack.ts')).stackCommand,
+  },
+  topics: {
+    summary: 'list the topic catalogue and ensure it exists on the cluster (list|ensure)',
+    load: async () => (await import('./commands/topics.ts')).topicsCommand,
+  },
+  schemas: {
+    summary: 'list the Avro contracts and register them with compatibility set (list|register)',
+    load: async () => (await import('./commands/schemas.ts')).schemasCommand,
+  },
+  demo: {
+    summary: 'bring the stack up and run the end-to-end demo loop',
+    load: async () => (await import('./commands/demo.ts')).demoCommand,
+  },
+  test: {
+    summary: 'run the whole test suite, starting the local stack when it is not up',
+    load: async () => (await import('./commands/test.ts')).testCommand,
+  },
+};
+
+export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.out(usage());
+    return name ? 0 : 1;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) {
+    io.err(`rheo: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    const command = await entry.load();
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.out(`${command.summary}\n\nusage: ${command.usage}`);
+      return 0;
+    }
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof CliError) {
+      io.err(`rheo ${name}: ${error.message}`);
+      return error.exitCode;
+    }
+    io.err(`rheo ${name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return 1;
+  }
+}
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(width)}  ${c.summary}`);
+  return `usage: rheo <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nEvery command that lists or describes takes --json.`;
+}
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`rheo: ${String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
