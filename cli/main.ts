@@ -17,6 +17,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand
     summary: 'list the Avro contracts and register them with compatibility set (list|register)',
     load: async () => (await import('./commands/schemas.ts')).schemasCommand,
   },
+  features: {
+    summary: 'feature groups (list|describe|apply|reconcile)',
+    load: async () => (await import('./commands/features.ts')).featuresCommand,
+  },
+  produce: {
+    summary: 'produce feature events from a JSONL or CSV file',
+    load: async () => (await import('./commands/produce.ts')).produceCommand,
+  },
   demo: {
     summary: 'bring the stack up and run the end-to-end demo loop',
     load: async () => (await import('./commands/demo.ts')).demoCommand,

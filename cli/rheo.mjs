@@ -15,7 +15,10 @@ if (node === pinned && !existsSync(pinned)) {
   process.stderr.write('rheo: Node 24 is not installed in this project yet; run `npm install` (or `npm run demo`) first\n');
   process.exit(1);
 }
-const result = spawnSync(node, [main, ...process.argv.slice(2)], { stdio: 'inherit' });
+// kafkajs 2.2.4 schedules a negative timeout (treated as 1 ms) and Node 24 warns once per process: noise, not a fault.
+const result = spawnSync(node, ['--disable-warning=TimeoutNegativeWarning', main, ...process.argv.slice(2)], {
+  stdio: 'inherit',
+});
 if (result.error) {
   process.stderr.write(`rheo: ${result.error.message}\n`);
   process.exit(1);

@@ -54,6 +54,16 @@ export const ERROR_CATALOGUE = {
     retriable: false,
     description: 'Bytes are not a Confluent-framed Avro record of a known schema.',
   },
+  SCHEMA_INVALID: {
+    status: 500,
+    retriable: false,
+    description: 'A schema (an .avsc contract or a derived feature-group schema) is not valid Avro.',
+  },
+  SCHEMA_REGISTRY_REJECTED: {
+    status: 502,
+    retriable: false,
+    description: 'The schema registry refused a request retrying cannot fix (401/403 or another 4xx).',
+  },
   SINK_UNAVAILABLE: {
     status: 503,
     retriable: true,
@@ -68,6 +78,66 @@ export const ERROR_CATALOGUE = {
   SHUTTING_DOWN: { status: 503, retriable: true, description: 'The service is draining after SIGTERM.' },
   BAD_REQUEST: { status: 400, retriable: false, description: 'The request failed validation; the message says which part.' },
   NOT_FOUND: { status: 404, retriable: false, description: 'The named resource does not exist.' },
+  MODEL_NOT_FOUND: {
+    status: 404,
+    retriable: false,
+    description: 'The named model, version or alias is not in the registry.',
+  },
+  ILLEGAL_TRANSITION: {
+    status: 409,
+    retriable: false,
+    description:
+      'A registry command breaks a lifecycle rule (stage skip, missing or self approval, approving twice); no event was produced.',
+  },
+  ARTIFACT_INTEGRITY_FAILED: {
+    status: 500,
+    retriable: false,
+    description:
+      "An artifact's bytes do not match its registered sha256 (tampered or truncated); it is refused and the previous version keeps serving.",
+  },
+  ARTIFACT_UNAVAILABLE: {
+    status: 503,
+    retriable: true,
+    description: 'The artifact store could not be read or written (missing file, S3 error).',
+  },
+  MODEL_INVALID: {
+    status: 422,
+    retriable: false,
+    description: 'An ONNX artifact cannot be loaded, or its inputs and outputs do not match the registered schema.',
+  },
+  MODEL_NOT_SERVING: {
+    status: 503,
+    retriable: true,
+    description: 'The model has no loaded version to answer with (none in production, or still loading).',
+  },
+  FEATURES_MISSING: {
+    status: 422,
+    retriable: false,
+    description: 'Inputs the model needs were neither in the request nor in the online store; the message names them.',
+  },
+  FEATURES_UNAVAILABLE: {
+    status: 503,
+    retriable: true,
+    description: 'The online feature store could not be read for the inputs a request did not give.',
+  },
+  UNAUTHENTICATED: { status: 401, retriable: false, description: 'No API key, or an unknown one, was presented.' },
+  FORBIDDEN: { status: 403, retriable: false, description: 'The API key is valid but lacks the scope the route needs.' },
+  RATE_LIMITED: {
+    status: 429,
+    retriable: true,
+    description: "The API key's request rate is over its limit; retry after the `retry-after` seconds.",
+  },
+  PAYLOAD_TOO_LARGE: { status: 413, retriable: false, description: 'The request body is over the size limit.' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    retriable: false,
+    description: 'The request body has a content type the route does not accept.',
+  },
+  DEADLINE_EXCEEDED: {
+    status: 504,
+    retriable: true,
+    description: 'The request did not finish within its deadline; nothing was returned for it.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -11,6 +11,7 @@ import {
   Kafka,
   type KafkaConfig,
   logLevel,
+  Partitioners,
   type Producer,
   type ProducerConfig,
 } from 'kafkajs';
@@ -57,7 +58,14 @@ export function createKafka(settings: KafkaSettings, logger?: Logger, clientIdSu
 
 export function createProducer(kafka: Kafka, config: ProducerConfig = {}): Producer {
   // Idempotent producer: broker-side dedup of retried batches keeps per-partition order and no duplicates from retries.
-  return kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, ...config });
+  // The default (murmur2, Java-compatible) partitioner, named so kafkajs does not warn about its v2 change.
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    ...config,
+  });
 }
 
 export function createConsumer(kafka: Kafka, config: ConsumerConfig): Consumer {

@@ -51,7 +51,6 @@ const ESCAPES: Record<string, string> = {
 };
 
 export function quoteString(value: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what must be escaped.
   return `'${value.replace(/[\\'\n\r\t\0\b\f]/g, (ch) => ESCAPES[ch] as string)}'`;
 }
 

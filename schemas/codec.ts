@@ -148,6 +148,7 @@ export class SchemaCodec {
     if ((await this.registry.versions(subject)).length === 0) {
       return { subject, compatibility: level, compatible: true, reasons: [], latestVersion: undefined };
     }
+    // The registry checks against the subject's current level; when that is not the one asked about, only avsc can answer.
     return this.#check(subject, text, type, level, { askRegistry: (await this.registry.getCompatibility(subject)) === level });
   }
 
@@ -215,10 +216,13 @@ export class SchemaCodec {
     const reasons: string[] = [];
     if (options.askRegistry ?? true) {
       const verdict = await this.registry.testCompatibility(subject, text, 'latest');
-      if (!verdict.compatible)
-        reasons.push(
-          ...(verdict.messages.length ? verdict.messages : ['incompatible with the latest version']).map((m) => `registry: ${m}`),
-        );
+      if (!verdict.compatible) {
+        // Apicurio's verbose check answers without messages; the avsc lines below name the fields.
+        const messages = verdict.messages.length
+          ? verdict.messages
+          : [`not ${level} compatible with version ${latestVersion} (no details given)`];
+        reasons.push(...messages.map((m) => `registry: ${m}`));
+      }
     }
     const against = level.endsWith('_TRANSITIVE') ? versions : latestVersion === undefined ? [] : [latestVersion];
     for (const version of against) {

@@ -108,52 +108,25 @@ export class SchemaRegistryUnavailableError extends RheoError {
   }
 }
 
-/**
- * Errors whose codes are not in kernel/errors.ts yet. They carry the same shape as RheoError
- * (code, status, retriable, details), so `isRetriable` and the gateway treat them alike.
- * TODO(catalogue): add SCHEMA_INVALID and SCHEMA_REGISTRY_REJECTED to ERROR_CATALOGUE, then extend RheoError.
- */
-abstract class PendingCatalogueError extends Error {
-  abstract readonly code: string;
-  readonly status: number;
-  readonly retriable = false;
-  readonly details: Record<string, unknown> | undefined;
-
-  constructor(message: string, status: number, details?: Record<string, unknown>, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
-    this.status = status;
-    this.details = details;
-  }
-
-  toJSON(): Record<string, unknown> {
-    return {
-      code: this.code,
-      message: this.message,
-      retriable: this.retriable,
-      ...(this.details ? { details: this.details } : {}),
-    };
-  }
-}
-
 /** A schema (a `.avsc` file, a derived feature-group schema) is not valid Avro, or a declaration cannot become one. */
-export class SchemaInvalidError extends PendingCatalogueError {
+export class SchemaInvalidError extends RheoError {
   override name = 'SchemaInvalidError';
-  readonly code = 'SCHEMA_INVALID';
 
   constructor(message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
-    super(message, 500, options.details, options.cause);
+    super('SCHEMA_INVALID', message, options);
   }
 }
 
 /** The registry refused a request for a reason retrying cannot fix (401/403, bad request, unexpected 4xx). */
-export class SchemaRegistryRejectedError extends PendingCatalogueError {
+export class SchemaRegistryRejectedError extends RheoError {
   override name = 'SchemaRegistryRejectedError';
-  readonly code = 'SCHEMA_REGISTRY_REJECTED';
   readonly httpStatus: number;
   readonly registryCode: number | undefined;
 
   constructor(message: string, httpStatus: number, registryCode?: number) {
-    super(message, 502, { httpStatus, ...(registryCode === undefined ? {} : { registryCode }) });
+    super('SCHEMA_REGISTRY_REJECTED', message, {
+      details: { httpStatus, ...(registryCode === undefined ? {} : { registryCode }) },
+    });
     this.httpStatus = httpStatus;
     this.registryCode = registryCode;
   }

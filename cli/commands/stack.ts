@@ -1,5 +1,13 @@
 /** `rheo stack up|down|status|env`: the local stack on loopback (deploy/local). */
-import { type BrokerCount, StackError, type StackStatus, stackDown, stackEnv, stackStatus, stackUp } from '../../deploy/local/stack.ts';
+import {
+  type BrokerCount,
+  StackError,
+  type StackStatus,
+  stackDown,
+  stackEnv,
+  stackStatus,
+  stackUp,
+} from '../../deploy/local/stack.ts';
 import { type CliCommand, CliError, type CliIO } from '../command.ts';
 import { hasFlag, table } from '../format.ts';
 

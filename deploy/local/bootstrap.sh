@@ -18,13 +18,11 @@ elif [ -f package-lock.json ] && [ package-lock.json -nt node_modules/.package-l
 fi
 if [ -n "$need_npm" ]; then
   export ONNXRUNTIME_NODE_INSTALL_CUDA=skip
-  if [ -f package-lock.json ]; then
-    say 'installing node_modules (npm ci)'
-    npm ci --no-audit --no-fund --loglevel=error >&2
-  else
-    say 'installing node_modules (npm install)'
-    npm install --no-audit --no-fund --loglevel=error >&2
-  fi
+  # `npm install`, not `npm ci`: npm 11 leaves other platforms' optional packages (biome's
+  # @biomejs/cli-*) out of the lock, and `npm ci` then refuses the lock. `npm install` still
+  # installs the locked versions.
+  say 'installing node_modules (npm install)'
+  npm install --no-audit --no-fund --loglevel=error >&2
 fi
 
 # --- Debian packages ---------------------------------------------------------------------------
@@ -36,7 +34,7 @@ fi
 command -v kcat >/dev/null 2>&1 || missing="$missing kcat"
 command -v unzip >/dev/null 2>&1 || missing="$missing unzip"
 command -v tar >/dev/null 2>&1 || missing="$missing tar"
-command -v java >/dev/null 2>&1 || missing="$missing openjdk-17-jre-headless"
+command -v java >/dev/null 2>&1 || missing="$missing openjdk-17-jdk-headless"
 command -v mvn >/dev/null 2>&1 || missing="$missing maven"
 
 if [ -n "$missing" ]; then
@@ -59,16 +57,19 @@ if [ -n "$missing" ]; then
     made_policy=1
   fi
   export DEBIAN_FRONTEND=noninteractive
+  mkdir -p .cache
+  log=.cache/bootstrap-apt.log
   status=0
   {
     $sudo apt-get update -qq &&
       # shellcheck disable=SC2086
       $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold $missing
-  } >&2 || status=$?
+  } >"$log" 2>&1 || status=$?
   if [ -n "$made_policy" ]; then $sudo rm -f "$policy"; fi
   if [ "$status" -ne 0 ]; then
-    say "apt-get failed (exit $status)"
+    tail -n 20 "$log" >&2
+    say "apt-get failed (exit $status); full output in $log"
     exit "$status"
   fi
 fi

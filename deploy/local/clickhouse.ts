@@ -141,7 +141,13 @@ export function clickhouseService(ctx: ServiceContext): LocalService {
     },
     launchSpec() {
       const { command, args } = clickhouseCommand();
-      return { command, args: [...args, `--config-file=${configFile}`], cwd: home, logFile: join(layout.logs, 'clickhouse.out'), marker: configFile };
+      return {
+        command,
+        args: [...args, `--config-file=${configFile}`],
+        cwd: home,
+        logFile: join(layout.logs, 'clickhouse.out'),
+        marker: configFile,
+      };
     },
     async health() {
       return { version: (await clickhouseQuery('SELECT version()')).trim() };

@@ -32,7 +32,8 @@ export async function download(url: string, dest: string, checksum?: Checksum): 
     await pipeline(body, createWriteStream(part));
     if (checksum && hash) {
       const actual = hash.digest('hex');
-      if (actual !== checksum.hex.toLowerCase()) throw new Error(`GET ${url}: ${checksum.algorithm} mismatch (got ${actual}, want ${checksum.hex})`);
+      if (actual !== checksum.hex.toLowerCase())
+        throw new Error(`GET ${url}: ${checksum.algorithm} mismatch (got ${actual}, want ${checksum.hex})`);
     }
     await rename(part, dest);
   } finally {
@@ -67,7 +68,11 @@ async function fetchWithRetry(url: string, attempts: number): Promise<Response> 
 /** Runs a tool to completion; rejects with its exit status and the tail of its output. */
 export function run(command: string, args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: opts.cwd,
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     const keep = (chunk: Buffer) => {
       output = (output + chunk.toString()).slice(-20_000);
@@ -77,7 +82,12 @@ export function run(command: string, args: string[], opts: { cwd?: string; env?:
     child.once('error', (error) => reject(new Error(`${command}: ${error.message}`)));
     child.once('close', (code, signal) => {
       if (code === 0) resolve(output);
-      else reject(new Error(`${command} ${args.join(' ')} exited with ${code ?? signal}:\n${output.trim().split('\n').slice(-15).join('\n')}`));
+      else
+        reject(
+          new Error(
+            `${command} ${args.join(' ')} exited with ${code ?? signal}:\n${output.trim().split('\n').slice(-15).join('\n')}`,
+          ),
+        );
     });
   });
 }

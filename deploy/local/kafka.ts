@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { LOCAL_PORTS } from '../../kernel/config.ts';
 import { createAdmin, createKafka } from '../../kernel/kafka.ts';
 import { run } from './fetch.ts';
@@ -151,14 +151,20 @@ export async function ensureKafkaLibs(layout: StackLayout, version: string, prog
   const tmp = `${libs}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   const maven = ['-q', '-B', `-Dmaven.repo.local=${join(layout.cache, 'm2')}`];
-  await run('mvn', [...maven, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${tmp}`], { cwd: home });
+  await run('mvn', [...maven, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${tmp}`], {
+    cwd: home,
+  });
   const log4j = readdirSync(tmp)
     .map((f) => /^log4j-core-(.+)\.jar$/.exec(f)?.[1])
     .find(Boolean);
   if (log4j) {
-    await run('mvn', [...maven, 'dependency:copy', `-Dartifact=org.apache.logging.log4j:log4j-slf4j-impl:${log4j}`, `-DoutputDirectory=${tmp}`], {
-      cwd: home,
-    });
+    await run(
+      'mvn',
+      [...maven, 'dependency:copy', `-Dartifact=org.apache.logging.log4j:log4j-slf4j-impl:${log4j}`, `-DoutputDirectory=${tmp}`],
+      {
+        cwd: home,
+      },
+    );
   }
   await rm(libs, { recursive: true, force: true });
   await rename(tmp, libs);
@@ -208,6 +214,7 @@ function acceptsConnections(host: string, port: number): Promise<boolean> {
       socket.destroy();
       resolve(true);
     });
+    socket.once('error', () => resolve(false));
     socket.once('close', () => resolve(false));
   });
 }
@@ -224,7 +231,10 @@ export function kafkaServices(ctx: ServiceContext): LocalService[] {
   // Shared by the nodes: jars and cluster id once for the cluster, then each node formats its own storage.
   const prepareCluster = () => {
     prepared ??= (async () => {
-      [java, libs] = await Promise.all([ensureJava(layout, 17, ctx.progress), ensureKafkaLibs(layout, KAFKA_VERSION, ctx.progress)]);
+      [java, libs] = await Promise.all([
+        ensureJava(layout, 17, ctx.progress),
+        ensureKafkaLibs(layout, KAFKA_VERSION, ctx.progress),
+      ]);
       await mkdir(clusterDir, { recursive: true });
       const idFile = join(clusterDir, 'cluster.id');
       if (!existsSync(idFile)) await writeFile(idFile, `${newClusterId()}\n`);
@@ -272,14 +282,24 @@ export function kafkaServices(ctx: ServiceContext): LocalService[] {
       launchSpec() {
         return {
           command: java,
-          args: [...kafkaJvmArgs(heap), `-Dlog4j2.configurationFile=${log4j}`, `-Dkafka.logs.dir=${layout.logs}`, '-cp', `${libs}/*`, 'kafka.Kafka', props],
+          args: [
+            ...kafkaJvmArgs(heap),
+            `-Dlog4j2.configurationFile=${log4j}`,
+            `-Dkafka.logs.dir=${layout.logs}`,
+            '-cp',
+            `${libs}/*`,
+            'kafka.Kafka',
+            props,
+          ],
           cwd: node.dataDir,
           logFile: join(layout.logs, `${name}.out`),
           marker: props,
         };
       },
       async health() {
-        return (await kafkaReady({ host: '127.0.0.1', port: node.brokerPort }, nodes.length)) ? { version: KAFKA_VERSION } : undefined;
+        return (await kafkaReady({ host: '127.0.0.1', port: node.brokerPort }, nodes.length))
+          ? { version: KAFKA_VERSION }
+          : undefined;
       },
     };
   });

@@ -55,7 +55,8 @@ export async function launch(service: string, spec: LaunchSpec, pidFile: string)
 export async function readPidRecord(pidFile: string): Promise<PidRecord | undefined> {
   try {
     const parsed = JSON.parse(await readFile(pidFile, 'utf8')) as Partial<PidRecord>;
-    if (typeof parsed.pid !== 'number' || typeof parsed.marker !== 'string' || typeof parsed.service !== 'string') return undefined;
+    if (typeof parsed.pid !== 'number' || typeof parsed.marker !== 'string' || typeof parsed.service !== 'string')
+      return undefined;
     return parsed as PidRecord;
   } catch {
     return undefined;
@@ -73,7 +74,7 @@ export function commandLine(pid: number): string | undefined {
 /** True while the pid is alive, not a zombie, and still runs the command we started. */
 export function isOurs(record: PidRecord): boolean {
   const cmdline = commandLine(record.pid);
-  if (!cmdline || !cmdline.includes(record.marker)) return false;
+  if (!cmdline?.includes(record.marker)) return false;
   try {
     const stat = readFileSync(`/proc/${record.pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
@@ -165,7 +166,7 @@ function safeReaddir(path: string): string[] {
 }
 
 export function portConflictMessage(service: string, port: number, owner?: { pid: number; command: string }): string {
-  const who = owner ? ` by pid ${owner.pid} (${truncate(owner.command, 80)})` : ' by another process';
+  const who = owner ? ` by pid ${owner.pid} (${truncate(owner.command.replace(/\s+/g, ' ').trim(), 80)})` : ' by another process';
   return `port ${port} for ${service} is already in use${who}, which this stack did not start; stop it or free the port, then retry`;
 }
 
@@ -188,8 +189,12 @@ export async function waitFor<T>(
     } catch (error) {
       last = error;
     }
-    if (opts.alive && !opts.alive()) throw new Error(`${what}: the process exited${last ? ` (last error: ${errorText(last)})` : ''}`);
-    if (Date.now() >= deadline) throw new Error(`${what}: not ready after ${Math.round(opts.timeoutMs / 1000)}s${last ? ` (last error: ${errorText(last)})` : ''}`);
+    if (opts.alive && !opts.alive())
+      throw new Error(`${what}: the process exited${last ? ` (last error: ${errorText(last)})` : ''}`);
+    if (Date.now() >= deadline)
+      throw new Error(
+        `${what}: not ready after ${Math.round(opts.timeoutMs / 1000)}s${last ? ` (last error: ${errorText(last)})` : ''}`,
+      );
     await sleep(opts.intervalMs ?? 500);
   }
 }

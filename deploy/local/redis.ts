@@ -42,7 +42,9 @@ export function redisCommand(port: number, args: string[], timeoutMs = 2000): Pr
     };
     socket.setTimeout(timeoutMs, () => done(new Error(`redis on ${port}: timeout`)));
     socket.once('error', done);
-    socket.on('connect', () => socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`));
+    socket.on('connect', () =>
+      socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`),
+    );
     socket.on('data', (chunk) => {
       reply += chunk.toString();
       if (replyComplete(reply)) done();

@@ -64,6 +64,7 @@ async function ensureApicurio(layout: StackLayout, version: string, progress: (l
   if (!existsSync(join(tmp, 'quarkus-run.jar'))) throw new Error(`${archive}: no quarkus-run.jar inside`);
   await rm(home, { recursive: true, force: true });
   await rename(tmp, home);
+  await rm(archive, { force: true }); // unpacked; a later version bump downloads its own
   return home;
 }
 
@@ -84,7 +85,10 @@ export function registryService(ctx: ServiceContext): LocalService {
     startTimeoutMs: 180_000,
     stopGraceMs: 20_000,
     async prepare() {
-      [java, home] = await Promise.all([ensureJava(layout, 21, ctx.progress), ensureApicurio(layout, APICURIO_VERSION, ctx.progress)]);
+      [java, home] = await Promise.all([
+        ensureJava(layout, 21, ctx.progress),
+        ensureApicurio(layout, APICURIO_VERSION, ctx.progress),
+      ]);
       await mkdir(dataDir, { recursive: true });
       await writeFile(marker, 'the registry process carries this path on its command line\n');
     },
@@ -92,7 +96,15 @@ export function registryService(ctx: ServiceContext): LocalService {
       const props = Object.entries(registryProperties(dataDir)).map(([k, v]) => `-D${k}=${v}`);
       return {
         command: java,
-        args: [`-Xms64m`, `-Xmx${REGISTRY_HEAP}`, '-XX:MaxMetaspaceSize=256m', `-Drheo.stack.marker=${marker}`, ...props, '-jar', join(home, 'quarkus-run.jar')],
+        args: [
+          `-Xms64m`,
+          `-Xmx${REGISTRY_HEAP}`,
+          '-XX:MaxMetaspaceSize=256m',
+          `-Drheo.stack.marker=${marker}`,
+          ...props,
+          '-jar',
+          join(home, 'quarkus-run.jar'),
+        ],
         cwd: dataDir,
         logFile: join(layout.logs, 'registry.log'),
         marker,

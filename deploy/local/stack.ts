@@ -106,17 +106,34 @@ export async function stackUp(opts: StackUpOptions = {}): Promise<StackUpResult>
 
     for (const service of toStart) {
       for (const { port, role } of service.ports) {
-        if (!(await isPortFree(port))) throw new StackError(portConflictMessage(`${service.name} (${role})`, port, portOwner(port)));
+        if (!(await isPortFree(port)))
+          throw new StackError(
+            portConflictMessage(role === service.name ? service.name : `${service.name} (${role})`, port, portOwner(port)),
+          );
       }
     }
 
     if (toStart.length > 0) {
       progress(`preparing ${toStart.map((s) => s.name).join(', ')}`);
-      await Promise.all(toStart.map((s) => s.prepare()));
+      await Promise.all(
+        toStart.map((s) =>
+          s.prepare().catch((error: unknown) => {
+            throw new StackError(`cannot prepare ${s.name}: ${errorText(error)}`);
+          }),
+        ),
+      );
       for (const service of toStart) {
-        records.set(service.name, await launch(service.name, service.launchSpec(), pidFile(layout, service.name)));
+        try {
+          records.set(service.name, await launch(service.name, service.launchSpec(), pidFile(layout, service.name)));
+        } catch (error) {
+          throw new StackError(
+            `${errorText(error)} (is it installed? sh deploy/local/bootstrap.sh installs the stack's packages)`,
+          );
+        }
       }
-      progress(`started ${toStart.map((s) => `${s.name} (pid ${records.get(s.name)?.pid})`).join(', ')}; waiting for health checks`);
+      progress(
+        `started ${toStart.map((s) => `${s.name} (pid ${records.get(s.name)?.pid})`).join(', ')}; waiting for health checks`,
+      );
     }
 
     const versions = new Map<string, string>();
@@ -165,7 +182,9 @@ export interface StackDownResult {
   purged: boolean;
 }
 
-export async function stackDown(opts: { purge?: boolean; stackDir?: string; progress?: (line: string) => void } = {}): Promise<StackDownResult> {
+export async function stackDown(
+  opts: { purge?: boolean; stackDir?: string; progress?: (line: string) => void } = {},
+): Promise<StackDownResult> {
   const layout = stackLayout(opts.stackDir);
   const progress = opts.progress ?? (() => {});
   if (!existsSync(layout.stack)) return { stopped: [], purged: false };
@@ -204,7 +223,12 @@ export async function stackStatus(opts: { stackDir?: string } = {}): Promise<Sta
   return collectStatus(layout, brokers, services);
 }
 
-async function collectStatus(layout: StackLayout, brokers: BrokerCount, services: LocalService[], known?: Map<string, string>): Promise<StackStatus> {
+async function collectStatus(
+  layout: StackLayout,
+  brokers: BrokerCount,
+  services: LocalService[],
+  known?: Map<string, string>,
+): Promise<StackStatus> {
   const statuses = await Promise.all(
     services.map(async (service): Promise<ServiceStatus> => {
       const base = { name: service.name, ports: service.ports, memory: service.memory };
@@ -215,8 +239,10 @@ async function collectStatus(layout: StackLayout, brokers: BrokerCount, services
       const version = known?.get(service.name);
       if (version) return { ...withPid, state: 'up', version };
       try {
-        const health = await Promise.race([service.health(), sleep(5000).then(() => undefined)]);
-        return health ? { ...withPid, state: 'up', version: health.version } : { ...withPid, state: 'unhealthy', problem: 'health check not passing' };
+        const health = await Promise.race([service.health(), sleep(5000, undefined, { ref: false })]);
+        return health
+          ? { ...withPid, state: 'up', version: health.version }
+          : { ...withPid, state: 'unhealthy', problem: 'health check not passing' };
       } catch (error) {
         return { ...withPid, state: 'unhealthy', problem: errorText(error) };
       }

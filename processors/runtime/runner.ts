@@ -70,6 +70,8 @@ export class ProcessorRunner<V, W> {
   /** Aborted when the grace period is over: the sink write in flight is cancelled (uncommitted, so redelivered). */
   private readonly hardStop = new AbortController();
   private rebalancing = false;
+  /** A heartbeat failure seen while a chunk was in flight: rethrown to kafkajs so it rejoins at once. */
+  private heartbeatFailure: unknown;
   private failure: Error | undefined;
   private done: Promise<void> | undefined;
   private resolveDone: (() => void) | undefined;
@@ -171,6 +173,7 @@ export class ProcessorRunner<V, W> {
     const events = consumer.events;
     consumer.on(events.GROUP_JOIN, (event) => {
       this.rebalancing = false;
+      this.heartbeatFailure = undefined;
       this.assignment = Object.entries(event.payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions }));
       this.metrics.rebalances.inc();
       this.log.info({ memberId: event.payload.memberId, assignment: event.payload.memberAssignment }, 'joined group');
@@ -196,9 +199,13 @@ export class ProcessorRunner<V, W> {
     // Pause and staleness take effect before anything is handed to the processor.
     const messages = batch.messages;
     for (let start = 0; start < messages.length; start += this.options.maxChunkRecords) {
+      // Throttled by kafkajs to the heartbeat interval. A rebalance error propagates to kafkajs, which
+      // rejoins at once; the chunk was not handed out, so nothing of it is committed or lost.
+      await payload.heartbeat();
       if (!this.stillOwned(payload)) return;
       const chunk = messages.slice(start, start + this.options.maxChunkRecords);
       const committed = await this.processChunk(payload, chunk);
+      if (this.heartbeatFailure !== undefined) throw this.heartbeatFailure;
       if (!committed) return;
       const last = chunk[chunk.length - 1] as KafkaMessage;
       this.metrics.lag.set(labels, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n)));
@@ -217,7 +224,8 @@ export class ProcessorRunner<V, W> {
         payload.heartbeat().catch((error: unknown) => {
           // REBALANCE_IN_PROGRESS / ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID: our ownership is ending.
           this.rebalancing = true;
-          this.log.info({ err: errorMessage(error) }, 'heartbeat says the group is rebalancing; abandoning chunk');
+          this.heartbeatFailure ??= error;
+          this.log.info({ err: errorMessage(error) }, 'heartbeat failed (group rebalancing?); abandoning chunk');
         });
       },
       Math.max(500, Math.floor(this.options.heartbeatIntervalMs / 2)),
@@ -257,12 +265,17 @@ export class ProcessorRunner<V, W> {
       if (payload.isStale() || this.rebalancing) return false;
       const last = chunk[chunk.length - 1] as KafkaMessage;
       payload.resolveOffset(last.offset);
-      const pending = payload.uncommittedOffsets().topics.filter((t) => t.topic === batch.topic);
-      const offsets = pending.map((t) => ({
-        topic: t.topic,
-        partitions: t.partitions.filter((p) => p.partition === batch.partition),
-      }));
-      await payload.commitOffsetsIfNecessary({ topics: offsets });
+      // kafkajs resolved the offset (+1, and past a trailing transaction marker); commit just this partition's.
+      // Its uncommittedOffsets() keys partitions by string, hence Number().
+      const resolved = payload
+        .uncommittedOffsets()
+        .topics.find((t) => t.topic === batch.topic)
+        ?.partitions.find((p) => Number(p.partition) === batch.partition);
+      if (resolved) {
+        await payload.commitOffsetsIfNecessary({
+          topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: resolved.offset }] }],
+        });
+      }
       this.committedChunks++;
       this.metrics.commits.inc();
       return true;
@@ -325,8 +338,9 @@ export class ProcessorRunner<V, W> {
         await sleep(delay, this.shutdown.signal);
         try {
           await payload.heartbeat();
-        } catch {
+        } catch (heartbeatError) {
           this.rebalancing = true;
+          this.heartbeatFailure ??= heartbeatError;
         }
         if (this.rebalancing || this.shutdown.signal.aborted || !payload.isRunning()) {
           resume?.();

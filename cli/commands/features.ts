@@ -1,0 +1,285 @@
+/**
+ * `rheo features list|describe <group>|apply|reconcile <group>`: the declared feature groups and the
+ * infrastructure that follows from them. `--groups <module>` reads the declarations from another
+ * module (exporting `FEATURE_GROUPS` or a default array) instead of `features/groups/`.
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { applyFeatureGroups, FeatureGroupRefusedError, planFeatureGroups } from '../../features/apply.ts';
+import type { FeatureGroupDecl } from '../../features/declaration.ts';
+import { ClickHouseOfflineStore } from '../../features/offline/clickhouse.ts';
+import { createTableSql, DEFAULT_TABLE_PREFIX, tableName } from '../../features/offline/sql.ts';
+import { DEFAULT_PREFIX, entityKey } from '../../features/online/layout.ts';
+import { RedisOnlineStore } from '../../features/online/redis.ts';
+import { reconcile } from '../../features/reconcile.ts';
+import { FeatureRegistry } from '../../features/registry.ts';
+import { createClickHouse, createRedis } from '../../kernel/clients.ts';
+import { loadConfig, type RheoConfig } from '../../kernel/config.ts';
+import { errorMessage, RheoError } from '../../kernel/errors.ts';
+import { createAdmin, createKafka } from '../../kernel/kafka.ts';
+import { featureGroupSchema, SchemaCodec } from '../../schemas/index.ts';
+import { featureTopic, valueSubject } from '../../topics/catalogue.ts';
+import { type CliCommand, CliError, type CliIO } from '../command.ts';
+import { hasFlag, table } from '../format.ts';
+
+/** The value after `flag` in argv, if any. */
+export function flagValue(argv: readonly string[], flag: string): string | undefined {
+  const i = argv.indexOf(flag);
+  if (i < 0) return undefined;
+  const value = argv[i + 1];
+  if (value === undefined || value.startsWith('--')) throw new CliError(`${flag} needs a value`, 2);
+  return value;
+}
+
+/** Positional arguments (flags and their values removed). */
+export function positionals(argv: readonly string[], valued: readonly string[] = ['--groups']): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (valued.includes(arg)) i++;
+    else if (!arg.startsWith('--')) out.push(arg);
+  }
+  return out;
+}
+
+/** The declared groups: `features/groups/` or the module given with `--groups`. */
+export async function loadRegistry(argv: readonly string[]): Promise<FeatureRegistry> {
+  const path = flagValue(argv, '--groups');
+  if (!path) return FeatureRegistry.demo();
+  let module: { FEATURE_GROUPS?: unknown; default?: unknown };
+  try {
+    module = (await import(pathToFileURL(resolve(path)).href)) as typeof module;
+  } catch (error) {
+    throw new CliError(`cannot load feature groups from ${path}: ${errorMessage(error)}`);
+  }
+  const groups = module.FEATURE_GROUPS ?? module.default;
+  if (!Array.isArray(groups)) throw new CliError(`${path} exports neither FEATURE_GROUPS nor a default array of feature groups`);
+  try {
+    return new FeatureRegistry(groups as FeatureGroupDecl[]);
+  } catch (error) {
+    throw new CliError(errorMessage(error));
+  }
+}
+
+function group(registry: FeatureRegistry, name: string | undefined, usage: string): FeatureGroupDecl {
+  if (!name) throw new CliError(`name a feature group; usage: ${usage}`, 2);
+  try {
+    return registry.get(name);
+  } catch (error) {
+    throw new CliError(errorMessage(error));
+  }
+}
+
+export function describeGroup(config: Pick<RheoConfig, 'clickhouse'>, decl: FeatureGroupDecl) {
+  const topic = featureTopic(decl.name);
+  const table = tableName(DEFAULT_TABLE_PREFIX, decl.name);
+  return {
+    group: decl.name,
+    entity: decl.entity,
+    description: decl.description,
+    owner: decl.owner ?? null,
+    version: decl.version,
+    ttl_seconds: decl.ttlSeconds ?? null,
+    features: decl.features.map((f) => ({
+      name: f.name,
+      type: f.type,
+      nullable: f.nullable ?? false,
+      default: f.default ?? null,
+      description: f.description,
+    })),
+    topic: { name: topic.name, partitions: topic.partitions, dlq: topic.dlq, key: topic.key },
+    subject: valueSubject(topic),
+    avro: featureGroupSchema(decl),
+    offline: { table: `${config.clickhouse.database}.${table}`, ddl: createTableSql(config.clickhouse.database, table, decl) },
+    online: {
+      key: entityKey(DEFAULT_PREFIX, decl.name, '<entity_id>'),
+      fields: ['_et (event_time ms)', '_ct (created_time ms)', '_id (event_id)', ...decl.features.map((f) => f.name)],
+      expiry: decl.ttlSeconds ? `event_time + ${decl.ttlSeconds} s` : 'none',
+    },
+  };
+}
+
+function duration(seconds: number | undefined): string {
+  if (seconds === undefined) return 'none (values never expire)';
+  const units: Array<[number, string]> = [
+    [86_400, 'd'],
+    [3_600, 'h'],
+    [60, 'min'],
+  ];
+  for (const [size, unit] of units) if (seconds % size === 0) return `${seconds / size} ${unit}`;
+  return `${seconds} s`;
+}
+
+async function withStores<T>(
+  config: RheoConfig,
+  action: (stores: { online: RedisOnlineStore; offline: ClickHouseOfflineStore }) => Promise<T>,
+): Promise<T> {
+  const online = new RedisOnlineStore(createRedis(config), { ownsClient: true });
+  const offline = new ClickHouseOfflineStore(createClickHouse(config), {
+    database: config.clickhouse.database,
+    ownsClient: true,
+  });
+  try {
+    return await action({ online, offline });
+  } finally {
+    await Promise.allSettled([online.close(), offline.close()]);
+  }
+}
+
+async function apply(argv: string[], io: CliIO, registry: FeatureRegistry, json: boolean): Promise<number> {
+  const config = loadConfig();
+  const codec = SchemaCodec.fromConfig(config.registry);
+  const groups = registry.list();
+  return withStores(config, async ({ online, offline }) => {
+    if (hasFlag(argv, '--dry-run')) {
+      const plans = await planFeatureGroups(groups, { codec, offline });
+      if (json) io.out(JSON.stringify(plans, null, 2));
+      else
+        io.out(
+          table(
+            plans.map((p) => ({
+              group: p.group,
+              subject: p.subject,
+              registry_version: p.latestVersion ?? 'new',
+              schema_changed: p.schemaChanged,
+              table: p.table.action,
+              add_columns: p.table.addColumns.join(' '),
+              refused: p.refusals.join('; '),
+            })),
+          ),
+        );
+      return plans.some((p) => p.refusals.length > 0) ? 1 : 0;
+    }
+    const admin = createAdmin(createKafka(config.kafka, undefined, 'features'));
+    await admin.connect();
+    try {
+      const report = await applyFeatureGroups(groups, {
+        codec,
+        admin,
+        offline,
+        online,
+        ...(config.kafka.replicationFactor ? { replicationFactor: config.kafka.replicationFactor } : {}),
+      });
+      if (json) io.out(JSON.stringify(report, null, 2));
+      else {
+        io.out(
+          table(
+            report.groups.map((g) => ({
+              group: g.group,
+              subject: `${g.subject} v${g.schema.version}${g.schema.created ? ' (new)' : ''}`,
+              schema_id: g.schema.id,
+              table: `${g.table.table} ${g.table.action === 'none' ? 'unchanged' : g.table.action === 'create' ? 'created' : `+${[...g.table.addColumns, ...g.table.makeNullable].join(',')}`}`,
+              ttl: duration(g.online.ttlSeconds ?? undefined),
+              keys_retimed: g.online.entriesRetimed,
+            })),
+          ),
+        );
+        io.out(
+          `topics: ${report.topics.created.length} created, ${report.topics.unchanged.length} unchanged, ${report.topics.drift.length} differences`,
+        );
+      }
+      return report.topics.drift.some((d) => !d.fixed) ? 3 : 0;
+    } catch (error) {
+      if (error instanceof FeatureGroupRefusedError) {
+        if (json) io.out(JSON.stringify({ refused: error.plans.filter((p) => p.refusals.length > 0) }, null, 2));
+        const lines = error.plans
+          .filter((p) => p.refusals.length > 0)
+          .flatMap((p) => p.refusals.map((r) => `  ${p.group}: ${r}`));
+        throw new CliError(`incompatible change refused, nothing was applied:\n${lines.join('\n')}`, 1);
+      }
+      if (error instanceof RheoError) throw new CliError(`${error.code}: ${error.message}`);
+      throw error;
+    } finally {
+      await admin.disconnect();
+    }
+  });
+}
+
+export const featuresCommand: CliCommand = {
+  name: 'features',
+  summary: 'feature groups: list, describe, apply (schemas, topics, tables, online TTL), reconcile online with offline',
+  usage:
+    'rheo features list [--json] | describe <group> [--json] | apply [--dry-run] [--json] | reconcile <group> [--json]   (any: --groups <module>)',
+  async run(argv, io) {
+    const [action = 'list', name] = positionals(argv);
+    const json = hasFlag(argv, '--json');
+    const registry = await loadRegistry(argv);
+    switch (action) {
+      case 'list': {
+        const groups = registry.list();
+        if (json) io.out(JSON.stringify(groups, null, 2));
+        else
+          io.out(
+            table(
+              groups.map((g) => ({
+                group: g.name,
+                entity: g.entity,
+                features: g.features.map((f) => f.name).join(', '),
+                ttl: duration(g.ttlSeconds),
+                version: g.version,
+                owner: g.owner ?? '',
+                topic: featureTopic(g.name).name,
+              })),
+            ),
+          );
+        return 0;
+      }
+      case 'describe': {
+        const config = loadConfig();
+        const described = describeGroup(config, group(registry, name, this.usage));
+        if (json) {
+          io.out(JSON.stringify(described, null, 2));
+          return 0;
+        }
+        io.out(
+          [
+            `${described.group} — ${described.description}`,
+            `  entity       ${described.entity}`,
+            `  owner        ${described.owner ?? '(none)'}, declaration version ${described.version}`,
+            `  ttl          ${duration(described.ttl_seconds ?? undefined)}`,
+            `  topic        ${described.topic.name} (${described.topic.partitions} partitions, key: ${described.topic.key}), dead letters ${described.topic.dlq}`,
+            `  subject      ${described.subject} (Avro record ${described.avro.namespace}.${described.avro.name})`,
+            `  offline      ${described.offline.table} (ReplacingMergeTree, one row per event)`,
+            `  online       ${described.online.key} hash {${described.online.fields.join(', ')}}, expires at ${described.online.expiry}`,
+            '',
+            table(described.features.map((f) => ({ ...f, default: f.default ?? '' }))),
+          ].join('\n'),
+        );
+        return 0;
+      }
+      case 'apply':
+        return apply(argv, io, registry, json);
+      case 'reconcile': {
+        const decl = group(registry, name, this.usage);
+        const config = loadConfig();
+        const report = await withStores(config, ({ online, offline }) => reconcile(decl, online, offline)).catch(
+          (error: unknown) => {
+            throw new CliError(`cannot reconcile ${decl.name}: ${errorMessage(error)}`);
+          },
+        );
+        if (json) io.out(JSON.stringify(report, null, 2));
+        else {
+          io.out(
+            `${report.group}: ${report.entitiesOffline} entities with a valid offline value, ${report.entitiesOnline} online, ` +
+              `${report.matching} matching, ${report.expired} expired, ${report.skippedExpiring} expiring now (skipped), ` +
+              `${report.differences} difference${report.differences === 1 ? '' : 's'}`,
+          );
+          if (report.examples.length > 0)
+            io.out(
+              table(
+                report.examples.map((d) => ({
+                  entity_id: d.entityId,
+                  kind: d.kind,
+                  online: d.online ? `${d.online.eventId} @${new Date(d.online.eventTime).toISOString()}` : '',
+                  offline: d.offline ? `${d.offline.eventId} @${new Date(d.offline.eventTime).toISOString()}` : '',
+                })),
+              ),
+            );
+        }
+        return report.differences > 0 ? 3 : 0;
+      }
+      default:
+        throw new CliError(`unknown action "${action}"; usage: ${this.usage}`, 2);
+    }
+  },
+};

@@ -1,0 +1,14 @@
+/** The feature store's online reader as the gateway's `FeatureLookup` (one store round trip per request). */
+import { getOnlineFeatures } from '../features/online/read.ts';
+import type { OnlineStore } from '../features/online/store.ts';
+import type { FeatureRegistry } from '../features/registry.ts';
+import type { FeatureLookup } from '../models/serve.ts';
+
+export function onlineFeatureLookup(online: OnlineStore, registry: FeatureRegistry): FeatureLookup {
+  return {
+    async get(entities, features) {
+      const vectors = await getOnlineFeatures(online, registry, entities, features);
+      return vectors.map((v) => v.values);
+    },
+  };
+}

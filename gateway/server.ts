@@ -1,0 +1,229 @@
+/**
+ * The gateway: one Fastify app, one plugin per area (access, errors, health, predict, OIP v2, models,
+ * and the feature store's routes when present), with the shared services as the `rheo` decorator.
+ * `buildGatewayApp` assembles the HTTP side from services (tests pass their own); `createGateway`
+ * wires the services to the cluster — registry follower, model host, prediction log — and starts
+ * them in the background, so `/healthz` answers at once and `/readyz` turns true when traffic can flow.
+ */
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import type { RheoConfig } from '../kernel/config.ts';
+import { errorMessage } from '../kernel/errors.ts';
+import { createAdmin, createKafka } from '../kernel/kafka.ts';
+import type { Logger } from '../kernel/log.ts';
+import { createRegistry, Gauge, Histogram, LATENCY_BUCKETS_S, type Registry } from '../kernel/metrics.ts';
+import { sleep } from '../kernel/retry.ts';
+import { ModelHost } from '../models/host/host.ts';
+import { RegistryClient } from '../models/registry/client.ts';
+import { RegistryFollower } from '../models/registry/follower.ts';
+import { type FeatureLookup, ScoringService } from '../models/serve.ts';
+import { artifactResolver, openArtifactStore, type ServingSettings } from '../models/settings.ts';
+import { CONTRACTS, SchemaCodec } from '../schemas/index.ts';
+import { TOPICS } from '../topics/catalogue.ts';
+import { accessPlugin } from './access.ts';
+import { errorsPlugin } from './errors.ts';
+import { healthRoutes } from './health.ts';
+import { modelRoutes } from './models.ts';
+import { oipRoutes } from './oip.ts';
+import { predictRoutes } from './predict.ts';
+import { PredictionLog } from './prediction-log.ts';
+import type { GatewayServices, Readiness } from './types.ts';
+
+export type { FeatureLookup, GatewayServices };
+
+/** Extra route plugins (e.g. the feature store's `featuresRoutes`), registered after the core ones. */
+export type RoutePlugin = (app: FastifyInstance) => Promise<void>;
+
+export async function buildGatewayApp(
+  services: GatewayServices,
+  options: { logger?: Logger; plugins?: RoutePlugin[] } = {},
+): Promise<FastifyInstance> {
+  const g = services.settings.gateway;
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : {}),
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: g.bodyLimitBytes,
+    requestTimeout: Math.max(g.requestTimeoutMs * 5, 10_000),
+    keepAliveTimeout: 65_000,
+    return503OnClosing: true,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[A-Za-z0-9_.:-]{1,128}$/.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false, allowUnionTypes: true } },
+  });
+  app.decorate('rheo', services);
+  const requestSeconds = new Histogram({
+    name: 'rheo_gateway_request_seconds',
+    help: 'Gateway request latency by route and status class.',
+    labelNames: ['route', 'status'],
+    buckets: LATENCY_BUCKETS_S,
+    registers: [services.metrics],
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    requestSeconds.observe(
+      { route: request.routeOptions.url ?? 'unknown', status: `${Math.floor(reply.statusCode / 100)}xx` },
+      reply.elapsedTime / 1000,
+    );
+  });
+  await app.register(errorsPlugin);
+  await app.register(accessPlugin, { apiKeys: g.apiKeys, rateLimit: g.rateLimit, requestTimeoutMs: g.requestTimeoutMs });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Rheo gateway',
+        description: 'Predictions, Open Inference Protocol v2, and model management.',
+        version: '0.1.0',
+      },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+          bearer: { type: 'http', scheme: 'bearer' },
+        },
+      },
+      security: [{ apiKey: [] }, { bearer: [] }],
+    },
+  });
+  await app.register(healthRoutes);
+  await app.register(predictRoutes);
+  await app.register(oipRoutes);
+  await app.register(modelRoutes);
+  for (const plugin of options.plugins ?? []) await app.register(plugin);
+  app.get('/openapi.json', { config: { access: 'predict' }, schema: { hide: true } }, async () => app.swagger());
+  return app as unknown as FastifyInstance;
+}
+
+export interface Gateway {
+  app: FastifyInstance;
+  services: GatewayServices;
+  /** Resolves when the background start (topics, registry fold, first model loads) finished. */
+  started: Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface CreateGatewayOptions {
+  logger: Logger;
+  metrics?: Registry;
+  features?: FeatureLookup;
+  plugins?: RoutePlugin[];
+}
+
+export async function createGateway(
+  config: RheoConfig,
+  settings: ServingSettings,
+  options: CreateGatewayOptions,
+): Promise<Gateway> {
+  const { logger } = options;
+  const metrics = options.metrics ?? createRegistry('gateway');
+  const kafka = createKafka(config.kafka, logger, 'gateway');
+  const codec = SchemaCodec.fromConfig(config.registry);
+  const follower = new RegistryFollower({ kafka, codec, logger });
+  const registry = new RegistryClient({ kafka, codec, logger, follower });
+  const host = new ModelHost({
+    artifacts: artifactResolver(settings),
+    logger,
+    metrics,
+    maxSessions: settings.host.maxSessions,
+    retryDelayMs: settings.host.retryDelayMs,
+    session: { maxBatchRows: settings.host.maxBatchRows, lingerMs: settings.host.lingerMs },
+  });
+  follower.onChange((state) => void host.update(state));
+  const predictions = new PredictionLog({
+    kafka: createKafka({ ...config.kafka, brokers: settings.gateway.predictionBrokers }, logger, 'gateway-predictions'),
+    codec: () => codec.forTopic(TOPICS.predictions.name, CONTRACTS.Prediction),
+    logger,
+    metrics,
+    maxBuffered: settings.gateway.predictionBufferMax,
+  });
+  const checks = { topics: false, registry: false, writer: false };
+  const readyGauge = new Gauge({
+    name: 'rheo_gateway_ready',
+    help: '1 when the gateway is ready for traffic.',
+    registers: [metrics],
+  });
+  const readiness = (): Readiness => {
+    const models = host.status();
+    const ready = checks.topics && follower.caughtUp && models.ready;
+    readyGauge.set(ready ? 1 : 0);
+    return {
+      ready,
+      checks: {
+        topics: { ok: checks.topics },
+        registry: { ok: follower.caughtUp, detail: { position: String(follower.position), models: follower.state.models.size } },
+        models: { ok: models.ready, detail: models.models },
+        registry_writer: { ok: checks.writer },
+        prediction_log: { ok: true, detail: predictions.stats },
+      },
+    };
+  };
+  const services: GatewayServices = {
+    settings,
+    scoring: new ScoringService(host, options.features),
+    host,
+    follower,
+    registry,
+    store: openArtifactStore(settings),
+    predictions,
+    metrics,
+    readiness,
+  };
+  const app = await buildGatewayApp(services, { logger, ...(options.plugins ? { plugins: options.plugins } : {}) });
+  let stopping = false;
+
+  const started = (async () => {
+    predictions.start();
+    // Topics first: nothing else makes sense without them. Retried until they exist.
+    for (let attempt = 1; !stopping; attempt++) {
+      try {
+        const admin = createAdmin(kafka);
+        await admin.connect();
+        try {
+          const existing = new Set(await admin.listTopics());
+          const missing = [TOPICS.modelsLifecycle.name, TOPICS.predictions.name].filter((t) => !existing.has(t));
+          if (missing.length === 0) {
+            checks.topics = true;
+            break;
+          }
+          logger.warn({ missing }, 'topics missing; run `rheo topics ensure`');
+        } finally {
+          await admin.disconnect();
+        }
+      } catch (error) {
+        logger.warn({ attempt, err: errorMessage(error) }, 'cannot reach Kafka yet');
+      }
+      await sleep(Math.min(5_000, 500 * attempt));
+    }
+    for (let attempt = 1; !stopping; attempt++) {
+      try {
+        await follower.start();
+        await follower.waitUntilCaughtUp(120_000);
+        await host.update(follower.state);
+        await registry.start();
+        checks.writer = true;
+        break;
+      } catch (error) {
+        logger.warn({ attempt, err: errorMessage(error) }, 'registry not followed yet; retrying');
+        await follower.stop();
+        await sleep(Math.min(5_000, 500 * attempt));
+      }
+    }
+    readiness();
+  })();
+  started.catch((error: unknown) => logger.error({ err: error }, 'gateway start failed'));
+
+  return {
+    app,
+    services,
+    started,
+    async close() {
+      stopping = true;
+      await app.close();
+      await predictions.close();
+      await registry.close();
+      await follower.stop();
+      await host.close();
+    },
+  };
+}

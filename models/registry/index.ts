@@ -1,0 +1,16 @@
+/** The model registry: an event-sourced fold over `models.lifecycle`, its rules, queries, writer and follower. */
+export { type CommandResult, type RegisterRequest, RegistryClient, registrationSpec } from './client.ts';
+export { type DecideOptions, decide, previousProduction, type RegistryCommand } from './commands.ts';
+export { applyEvent, foldEvents } from './fold.ts';
+export { RegistryFollower, type StateListener } from './follower.ts';
+export {
+  modelDetail,
+  modelSummary,
+  productionAt,
+  requireModel,
+  resolveVersion,
+  sortedVersions,
+  versionDetail,
+} from './queries.ts';
+export { checkEvent, compareSemver, isAlias, isModelName, isSemver, legalMove, refusalCode, routedVersions } from './rules.ts';
+export * from './types.ts';

@@ -1,0 +1,53 @@
+/** Fixtures for model tests: a small tabular model built with the project's ONNX builder, and its registration. */
+import { randomUUID } from 'node:crypto';
+import { sha256Hex } from '../../models/artifacts/store.ts';
+import { logisticRegressionModel } from '../../models/onnx/builder.ts';
+import type { ModelVersionRegistered } from '../../schemas/index.ts';
+
+export const FRAUD_FEATURES = ['amount', 'hour_of_day', 'distance_from_home_km', 'merchant_risk'] as const;
+
+/** A logistic regression over the fraud features; `bias` makes versions distinguishable by their scores. */
+export function fraudModelBytes(options: { bias?: number; weights?: number[] } = {}): Uint8Array {
+  return logisticRegressionModel({
+    name: 'fraud_lr',
+    weights: options.weights ?? [0.01, -0.05, 0.02, 3],
+    bias: options.bias ?? -2,
+    normalisation: { mean: [0, 0, 0, 0], scale: [1, 1, 1, 1] },
+  });
+}
+
+export function spec(
+  overrides: Partial<ModelVersionRegistered> = {},
+  bytes: Uint8Array = fraudModelBytes(),
+): ModelVersionRegistered {
+  return {
+    framework: 'onnx',
+    artifact_uri: `file:///tmp/artifacts/sha256/${sha256Hex(bytes)}.onnx`,
+    sha256: sha256Hex(bytes),
+    size_bytes: bytes.length,
+    inputs: FRAUD_FEATURES.map((name) => ({ name, type: 'DOUBLE' as const, feature_group: null })),
+    outputs: [{ name: 'probability', type: 'DOUBLE' }],
+    metrics: { auc: 0.8 },
+    params: {},
+    lineage: {
+      run_id: null,
+      training_set_query: 'test',
+      training_set_hash: '',
+      row_count: 0,
+      data_start: null,
+      data_end: null,
+      parent_version: null,
+      code_version: null,
+      seed: null,
+    },
+    baseline: { features: [], prediction: null },
+    model_card: '',
+    author: 'user:test',
+    created_time: 0,
+    ...overrides,
+  };
+}
+
+export function uniqueModelName(prefix = 'model'): string {
+  return `${prefix}_${randomUUID().slice(0, 8)}`;
+}
