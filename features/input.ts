@@ -33,7 +33,7 @@ export function parseFeatureInput(
   const blank = (value: unknown) => value === undefined || value === null || (options.text && value === '');
 
   const entityId = input.entity_id;
-  if (blank(entityId) || typeof entityId !== 'string') problems.push('entity_id is missing');
+  if (typeof entityId !== 'string' || entityId === '') problems.push('entity_id is missing');
   const eventTime = parseTime(input.event_time, 'event_time', problems, true);
   const createdTime = blank(input.created_time)
     ? (options.now ?? Date.now())

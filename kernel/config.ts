@@ -5,17 +5,37 @@
  */
 import { z } from 'zod';
 
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Shifts every local-stack port, so a second stack (a fresh clone's, a CI run's) can run beside a
+ * developer's. The stack and the clients' defaults both read it, so they always agree.
+ */
+function portOffset(env: NodeJS.ProcessEnv): number {
+  const raw = env.RHEO_STACK_PORT_OFFSET;
+  if (raw === undefined || raw === '') return 0;
+  const offset = Number(raw);
+  if (!Number.isInteger(offset) || offset < 0 || offset > 20_000) {
+    throw new ConfigError(`invalid configuration:\n  RHEO_STACK_PORT_OFFSET: expected an integer from 0 to 20000, got "${raw}"`);
+  }
+  return offset;
+}
+
+const OFFSET = portOffset(process.env);
+
 /** Loopback ports of the local stack; chosen away from the services' defaults so a developer's own Kafka or Redis never collides. */
 export const LOCAL_PORTS = {
-  kafka: [19092, 19094, 19096],
-  kafkaController: [19093, 19095, 19097],
-  registry: 18081,
+  kafka: [19092 + OFFSET, 19094 + OFFSET, 19096 + OFFSET],
+  kafkaController: [19093 + OFFSET, 19095 + OFFSET, 19097 + OFFSET],
+  registry: 18081 + OFFSET,
   /** Apicurio's management interface (health, metrics); the stack only probes it. */
-  registryManagement: 18082,
-  redis: 16379,
-  clickhouseHttp: 18123,
-  clickhouseNative: 19000,
-  clickhouseInterserver: 19009,
+  registryManagement: 18082 + OFFSET,
+  redis: 16379 + OFFSET,
+  clickhouseHttp: 18123 + OFFSET,
+  clickhouseNative: 19000 + OFFSET,
+  clickhouseInterserver: 19009 + OFFSET,
 } as const;
 
 const list = z
@@ -83,9 +103,6 @@ export interface RheoConfig {
   stackDir: string;
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
 
 /** Parses and validates the environment; throws ConfigError naming every bad variable at once. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RheoConfig {
