@@ -115,6 +115,15 @@ export function formatFeatureRef(ref: FeatureRef): string {
   return `${ref.group}:${ref.feature}`;
 }
 
+/**
+ * A stored value as readers see it: a feature absent from an entry written before the feature was
+ * declared reads as its declared default (as Avro schema resolution does), else null.
+ */
+export function storedValue(feature: FeatureDecl, value: FeatureValue | undefined): FeatureValue {
+  if (value !== undefined && value !== null) return value;
+  return feature.nullable ? null : (feature.default ?? null);
+}
+
 /** Whether `value` is a valid value of `feature` (type, nullability, finite numbers, safe integers). */
 export function valueProblem(feature: FeatureDecl, value: unknown): string | undefined {
   if (value === null || value === undefined) return feature.nullable ? undefined : `feature "${feature.name}" is not nullable`;

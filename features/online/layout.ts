@@ -11,7 +11,7 @@
  * strings as they are. The prefix defaults to `rheo:features`; the group name cannot contain `:`, so
  * a key names exactly one (group, entity) whatever the entity id holds.
  */
-import type { FeatureDecl, FeatureRow, FeatureValue } from '../declaration.ts';
+import { type FeatureDecl, type FeatureRow, type FeatureValue, storedValue } from '../declaration.ts';
 
 export const DEFAULT_PREFIX = 'rheo:features';
 export const META_FIELDS = ['_et', '_ct', '_id'] as const;
@@ -73,14 +73,14 @@ export function casArguments(
 /** A row back from `HMGET key _et _ct _id <features...>`; null when the entity has no entry. */
 export function rowFromFields(
   entityId: string,
-  features: readonly Pick<FeatureDecl, 'name' | 'type'>[],
+  features: readonly FeatureDecl[],
   fields: ReadonlyArray<string | null>,
 ): FeatureRow | null {
   const [et, ct, id] = fields;
   if (et === null || et === undefined) return null;
   const values: Record<string, FeatureValue> = {};
   features.forEach((feature, i) => {
-    values[feature.name] = decodeValue(feature, fields[i + 3]);
+    values[feature.name] = storedValue(feature, decodeValue(feature, fields[i + 3]));
   });
   return { entityId, eventTime: Number(et), createdTime: Number(ct), eventId: id ?? '', values };
 }

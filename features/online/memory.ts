@@ -2,7 +2,7 @@
  * The in-memory online store: the reference the conformance suite holds Redis to, and the store of
  * broker-free tests (gateway, driver). Same decisions as the CAS script (`decide`), same expiry rule.
  */
-import { expiresAt, type FeatureGroupDecl, type FeatureRow, type FeatureValue, isExpired } from '../declaration.ts';
+import { expiresAt, type FeatureGroupDecl, type FeatureRow, type FeatureValue, isExpired, storedValue } from '../declaration.ts';
 import { decide } from './cas.ts';
 import {
   emptyWriteResult,
@@ -65,8 +65,8 @@ export class MemoryOnlineStore implements OnlineStore {
         const row = entries?.get(entityId);
         if (!row || isExpired(request.group, row, now)) return null;
         const values: Record<string, FeatureValue> = {};
-        for (const name of wanted)
-          if (request.group.features.some((f) => f.name === name)) values[name] = row.values[name] ?? null;
+        for (const feature of request.group.features)
+          if (wanted.includes(feature.name)) values[feature.name] = storedValue(feature, row.values[feature.name]);
         return { ...row, values };
       });
     });

@@ -96,7 +96,7 @@ describe('rheo features / rheo produce', () => {
     const retyped = declare('retyped.ts', {
       ...base,
       version: 2,
-      features: [{ ...(base.features[0] as never), type: 'string' }, base.features[1] as never],
+      features: base.features.map((f) => (f.name === 'txn_count_1h' ? { ...f, type: 'string' as const } : f)),
     });
     const refused = await rheo('features', 'apply', '--groups', retyped);
     expect(refused.code).toBe(1);
@@ -132,7 +132,12 @@ describe('rheo features / rheo produce', () => {
     writeFileSync(
       jsonl,
       Array.from({ length: 300 }, (_, i) =>
-        JSON.stringify({ entity_id: `card-${i % 30}`, txn_count_1h: i, amount_avg_7d: i / 3, event_time: now - 300_000 + i * 1_000 }),
+        JSON.stringify({
+          entity_id: `card-${i % 30}`,
+          txn_count_1h: i,
+          amount_avg_7d: i / 3,
+          event_time: now - 300_000 + i * 1_000,
+        }),
       ).join('\n'),
     );
     const csv = join(dir, 'events.csv');
@@ -154,7 +159,12 @@ describe('rheo features / rheo produce', () => {
 
     const runner = await createMaterializer(
       config,
-      { logger: createLogger('cli-test', { level: 'warn' }), metrics: createRegistry('cli-test', { defaultMetrics: false }), online, offline },
+      {
+        logger: createLogger('cli-test', { level: 'warn' }),
+        metrics: createRegistry('cli-test', { defaultMetrics: false }),
+        online,
+        offline,
+      },
       { startFrom: 'earliest', groups: [base], groupId: `test.materializer.${randomUUID().slice(0, 8)}` },
     );
     await runner.start();
@@ -182,12 +192,21 @@ describe('rheo features / rheo produce', () => {
     const applied = await rheo('features', 'apply', '--groups', v2, '--json');
     expect(applied.code, applied.err).toBe(0);
     const report = JSON.parse(applied.out).groups[0];
-    expect(report).toMatchObject({ schema: { version: 2, created: true }, table: { action: 'alter', addColumns: ['merchant_count_7d'] } });
+    expect(report).toMatchObject({
+      schema: { version: 2, created: true },
+      table: { action: 'alter', addColumns: ['merchant_count_7d'] },
+    });
     // Events up to 300 s old with a 120 s TTL: the old ones expire at once, recent ones stay.
     expect(report.online).toMatchObject({ previousTtlSeconds: 86_400, ttlSeconds: 120 });
     expect(report.online.entriesRetimed).toBe(32);
     const reconciled = await rheo('features', 'reconcile', name, '--groups', v2, '--json');
-    expect(JSON.parse(reconciled.out)).toMatchObject({ differences: 0 });
-    expect(JSON.parse(reconciled.out).expired).toBeGreaterThan(0);
+    expect(JSON.parse(reconciled.out)).toMatchObject({ differences: 0, matching: 32 });
+    // Entries written before the feature existed read its default, online as offline.
+    const v2group = {
+      ...base,
+      features: [...base.features, { name: 'merchant_count_7d', type: 'long' as const, default: 0, description: 'x' }],
+    };
+    const [[card] = []] = await online.read([{ group: v2group, entityIds: ['card-1'] }]);
+    expect(card?.values.merchant_count_7d).toBe(0);
   });
 });

@@ -66,7 +66,8 @@ describe('feature group declarations', () => {
 
   it('parses feature references and resolves them against the registry', () => {
     expect(parseFeatureRef('card_activity:txn_count_1h')).toEqual({ group: 'card_activity', feature: 'txn_count_1h' });
-    for (const bad of ['card_activity', 'a:b:c', "x:y' OR 1", ':x', 'A:b']) expect(() => parseFeatureRef(bad)).toThrow(/group:feature/);
+    for (const bad of ['card_activity', 'a:b:c', "x:y' OR 1", ':x', 'A:b'])
+      expect(() => parseFeatureRef(bad)).toThrow(/group:feature/);
     const registry = FeatureRegistry.demo();
     expect(registry.resolve(['card_activity:txn_count_1h', 'merchant_risk:category', 'card_activity:txn_count_1h'])).toEqual([
       { group: cardActivity, features: ['txn_count_1h'] },
@@ -79,9 +80,24 @@ describe('feature group declarations', () => {
 
   it('checks decoded events: entity, key, times, id and every value', () => {
     const group = testGroup('x');
-    const event = { entity_id: 'e', amount: 1.5, count: 2, label: 'l', flag: true, event_time: 10, created_time: 11, event_id: 'id' };
+    const event = {
+      entity_id: 'e',
+      amount: 1.5,
+      count: 2,
+      label: 'l',
+      flag: true,
+      event_time: 10,
+      created_time: 11,
+      event_id: 'id',
+    };
     expect(rowFromEvent(group, event, 'e')).toEqual({
-      row: { entityId: 'e', eventTime: 10, createdTime: 11, eventId: 'id', values: { amount: 1.5, count: 2, label: 'l', flag: true } },
+      row: {
+        entityId: 'e',
+        eventTime: 10,
+        createdTime: 11,
+        eventId: 'id',
+        values: { amount: 1.5, count: 2, label: 'l', flag: true },
+      },
     });
     const reason = (patch: Record<string, unknown>, key: string | null = 'e') => {
       const result = rowFromEvent(group, { ...event, ...patch }, key);

@@ -106,16 +106,10 @@ describe('offline table DDL', () => {
 });
 
 describe('point-in-time SQL (ClickHouse 18.16: no ASOF JOIN)', () => {
-  const text = pointInTimeSql(
-    'rheo',
-    'features_card_activity',
-    group,
-    group.features,
-    [
-      { entityId: 'a', timestamp: 5_000 },
-      { entityId: 'b', timestamp: 9_000_000 },
-    ],
-  );
+  const text = pointInTimeSql('rheo', 'features_card_activity', group, group.features, [
+    { entityId: 'a', timestamp: 5_000 },
+    { entityId: 'b', timestamp: 9_000_000 },
+  ]);
 
   it('joins each entity row with its history and keeps the newest row known and valid at that time', () => {
     expect(text).not.toMatch(/ASOF/i);
@@ -127,11 +121,15 @@ describe('point-in-time SQL (ClickHouse 18.16: no ASOF JOIN)', () => {
       'argMax(tuple(event_time_ms, created_time_ms, event_id, `amount`, `count`, `label`, `flag`), tuple(event_time_ms, created_time_ms, event_id))',
     );
     // History pre-filtered to the chunk's entities and time range.
-    expect(text).toContain("WHERE entity_id IN ('a', 'b') AND event_time_ms <= 9000000 AND created_time_ms <= 9000000 AND event_time_ms > -3595000");
+    expect(text).toContain(
+      "WHERE entity_id IN ('a', 'b') AND event_time_ms <= 9000000 AND created_time_ms <= 9000000 AND event_time_ms > -3595000",
+    );
   });
 
   it('drops the TTL condition for a group without TTL', () => {
-    const forever = pointInTimeSql('rheo', 't', { ...group, ttlSeconds: undefined }, group.features, [{ entityId: 'a', timestamp: 1 }]);
+    const forever = pointInTimeSql('rheo', 't', { ...group, ttlSeconds: undefined }, group.features, [
+      { entityId: 'a', timestamp: 1 },
+    ]);
     expect(forever).not.toContain('_q_ts -');
   });
 
@@ -144,7 +142,7 @@ describe('point-in-time SQL (ClickHouse 18.16: no ASOF JOIN)', () => {
       HOSTILE.map((entityId, i) => ({ entityId, timestamp: i })),
     );
     const rest = code(hostile);
-    for (const fragment of ['DROP', 'UNION', 'OR 1=1', '--', ';', '/*', 'system.users', '"q"', '\0', '\n\'']) {
+    for (const fragment of ['DROP', 'UNION', 'OR 1=1', '--', ';', '/*', 'system.users', '"q"', '\0', "\n'"]) {
       expect(rest, fragment).not.toContain(fragment);
     }
     // Every id is there, escaped the ClickHouse way.
@@ -156,7 +154,9 @@ describe('point-in-time SQL (ClickHouse 18.16: no ASOF JOIN)', () => {
 
   it('refuses identifiers and values that are not what they claim', () => {
     expect(() => pointInTimeSql('rheo', 't` WHERE 1', group, group.features, [{ entityId: 'a', timestamp: 1 }])).toThrow();
-    expect(() => pointInTimeSql('rheo', 't', group, group.features, [{ entityId: 'a', timestamp: Number.NaN }])).toThrow(/finite/);
+    expect(() => pointInTimeSql('rheo', 't', group, group.features, [{ entityId: 'a', timestamp: Number.NaN }])).toThrow(
+      /finite/,
+    );
   });
 
   it('reads the newest row per entity, optionally one hash bucket at a time', () => {
@@ -181,7 +181,10 @@ describe('explaining an incompatible declaration change', () => {
   });
 
   it('says a new feature needs a default or nullability', () => {
-    const added = featureGroupSchema({ ...group, features: [...group.features, { name: 'extra', type: 'long', description: 'x' }] });
+    const added = featureGroupSchema({
+      ...group,
+      features: [...group.features, { name: 'extra', type: 'long', description: 'x' }],
+    });
     expect(explainSchemaChange(before, added)[0]).toMatch(/"extra" is new but has no default/);
   });
 
@@ -189,7 +192,9 @@ describe('explaining an incompatible declaration change', () => {
     const compatible = featureGroupSchema({
       ...group,
       features: [
-        ...group.features.map((f) => (f.name === 'count' ? { ...f, type: 'double' as const } : f.name === 'label' ? { ...f, nullable: true } : f)),
+        ...group.features.map((f) =>
+          f.name === 'count' ? { ...f, type: 'double' as const } : f.name === 'label' ? { ...f, nullable: true } : f,
+        ),
         { name: 'n', type: 'double', nullable: true, description: 'x' },
         { name: 'd', type: 'long', default: 1, description: 'x' },
       ],

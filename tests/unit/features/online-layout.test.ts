@@ -32,8 +32,23 @@ describe('Redis layout', () => {
   });
 
   it('passes the row to the CAS script as event time, created time, id, TTL, then non-null fields', () => {
-    const r = row('e', 1_000, { createdTime: 1_500, eventId: 'id-1', values: { amount: null, count: 3, label: 'a', flag: true } });
-    expect(casArguments(r, group.features, 60_000)).toEqual(['1000', '1500', 'id-1', '60000', 'count', '3', 'label', 'a', 'flag', '1']);
+    const r = row('e', 1_000, {
+      createdTime: 1_500,
+      eventId: 'id-1',
+      values: { amount: null, count: 3, label: 'a', flag: true },
+    });
+    expect(casArguments(r, group.features, 60_000)).toEqual([
+      '1000',
+      '1500',
+      'id-1',
+      '60000',
+      'count',
+      '3',
+      'label',
+      'a',
+      'flag',
+      '1',
+    ]);
     expect(casArguments(r, group.features, undefined)[3]).toBe('0');
   });
 

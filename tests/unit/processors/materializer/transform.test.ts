@@ -29,7 +29,11 @@ describe('materializer (broker-free, through the test driver)', () => {
     const now = Date.now();
     const newest = row('c1', now - 1_000);
     const correction = row('c1', now - 1_000, { createdTime: now, values: { amount: 9, count: 9, label: 'fixed', flag: true } });
-    await driver.pipe([record(eventOf(newest)), record(eventOf(row('c1', now - 5_000))), record(eventOf(row('c2', now - 2_000)))]);
+    await driver.pipe([
+      record(eventOf(newest)),
+      record(eventOf(row('c1', now - 5_000))),
+      record(eventOf(row('c2', now - 2_000))),
+    ]);
     await driver.pipe([record(eventOf(correction)), record(eventOf(row('c1', now - 3_000)))]);
     expect(driver.deadLetters).toEqual([]);
     expect(await offline.count(group)).toBe(5);

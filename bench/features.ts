@@ -1,0 +1,288 @@
+/**
+ * `npm run bench -- features [--events 200000] [--cards 20000] [--rate <events/s>] [--seconds 15] [--reads 20000]`
+ *
+ * One run, one topic, one broker:
+ *   1. produce N card-activity feature events (Avro, from the demo generator) to a fresh `features.<bench group>`;
+ *   2. raw kafkajs: a consumer group reads and Avro-decodes them all, nothing else (the ceiling);
+ *   3. the materializer (shared runner, Redis CAS + ClickHouse insert, commits after both) does the same;
+ *   4. with the materializer running, events are produced at a steady rate while probe events measure
+ *      produce → visible in Redis latency;
+ *   5. getOnlineFeatures for 10 entities, many times (p50/p99, first and last quarter to show it stays flat);
+ *   peak RSS of this process (which hosts the materializer) throughout.
+ * Rates count from the first record fetched to the last one processed (the materializer's from its
+ * listed metrics `rheo_processor_records_in_total` and `rheo_processor_writes_total`), so group joins
+ * are excluded from both alike. Everything the run creates is removed at the end.
+ */
+import { randomUUID } from 'node:crypto';
+import { featureEvents } from '../demo/feature-events.ts';
+import { take, transactions } from '../demo/generator.ts';
+import { applyFeatureGroups } from '../features/apply.ts';
+import { defineFeatureGroup, type FeatureGroupDecl } from '../features/declaration.ts';
+import { cardActivity } from '../features/groups/index.ts';
+import { ClickHouseOfflineStore } from '../features/offline/clickhouse.ts';
+import { getOnlineFeatures } from '../features/online/read.ts';
+import { RedisOnlineStore } from '../features/online/redis.ts';
+import { FeatureRegistry } from '../features/registry.ts';
+import { createClickHouse, createRedis } from '../kernel/clients.ts';
+import { loadConfig } from '../kernel/config.ts';
+import { createAdmin, createKafka, createProducer, type ProducerMessage } from '../kernel/kafka.ts';
+import { createLogger } from '../kernel/log.ts';
+import { createRegistry, type Registry } from '../kernel/metrics.ts';
+import { sleep } from '../kernel/retry.ts';
+import { createMaterializer } from '../processors/materializer/index.ts';
+import { featureGroupContract, SchemaCodec } from '../schemas/index.ts';
+import { featureTopic } from '../topics/catalogue.ts';
+import { percentile, report, round, rssSampler, summarize } from './lib.ts';
+
+function option(args: string[], name: string, fallback: number): number {
+  const i = args.indexOf(`--${name}`);
+  const value = i >= 0 ? Number(args[i + 1]) : fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
+  return value;
+}
+
+async function counter(registry: Registry, name: string): Promise<number> {
+  const metric = await registry.getSingleMetric(name)?.get();
+  return (metric?.values ?? []).reduce((sum, v) => sum + v.value, 0);
+}
+
+export async function run(args: string[]): Promise<void> {
+  process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+  const events = option(args, 'events', 200_000);
+  const cards = option(args, 'cards', 20_000);
+  const seconds = option(args, 'seconds', 15);
+  const reads = option(args, 'reads', 20_000);
+  const config = loadConfig();
+  const logger = createLogger('bench-features', { level: process.env.RHEO_LOG_LEVEL ?? 'warn' });
+  const rss = rssSampler();
+  const log = (text: string) => process.stderr.write(`${text}\n`);
+
+  const group: FeatureGroupDecl = defineFeatureGroup({
+    ...cardActivity,
+    name: `bench_${randomUUID().replaceAll('-', '').slice(0, 10)}`,
+    features: [...cardActivity.features],
+  });
+  const topic = featureTopic(group.name);
+  const kafka = createKafka(config.kafka, logger, 'bench-features');
+  const admin = createAdmin(kafka);
+  await admin.connect();
+  const online = new RedisOnlineStore(createRedis(config), { ownsClient: true });
+  const offline = new ClickHouseOfflineStore(createClickHouse(config), {
+    database: config.clickhouse.database,
+    ownsClient: true,
+  });
+  const codec = SchemaCodec.fromConfig(config.registry);
+  const producer = createProducer(kafka);
+  try {
+    await applyFeatureGroups([group], { codec, admin, offline, online });
+    const topicCodec = await codec.forTopic(topic.name, featureGroupContract(group));
+
+    // 1. Produce N events: the demo's card activity, event times over the last hour (inside the TTL).
+    log(`producing ${events} events to ${topic.name} ...`);
+    const start = Date.now() - 3_600_000;
+    const txs = take(transactions({ seed: 7, cards, startTime: start, meanGapMs: 3_600_000 / events }), events);
+    const messages: ProducerMessage[] = [];
+    for (const { group: g, event } of featureEvents(txs))
+      if (g === 'card_activity') messages.push({ key: event.entity_id, value: topicCodec.encode(event as never) });
+    await producer.connect();
+    const produceStarted = performance.now();
+    for (let i = 0; i < messages.length; i += 10_000) {
+      const slice = messages.slice(i, i + 10_000);
+      await Promise.all(
+        [0, 1, 2, 3].map((k) =>
+          producer.send({ topic: topic.name, acks: -1, messages: slice.slice(k * 2_500, (k + 1) * 2_500) }),
+        ),
+      );
+    }
+    const produceRate = messages.length / ((performance.now() - produceStarted) / 1000);
+    const total = messages.length;
+    const bytes = messages.reduce((sum, m) => sum + (m.value as Buffer).length, 0);
+
+    // 2. Raw kafkajs: consume and decode only.
+    log('raw kafkajs consume + Avro decode ...');
+    const raw = kafka.consumer({
+      groupId: `bench.raw.${randomUUID().slice(0, 8)}`,
+      maxBytesPerPartition: 1024 * 1024,
+      maxBytes: 8 * 1024 * 1024,
+    });
+    let consumed = 0;
+    let firstAt = 0;
+    let lastAt = 0;
+    await raw.connect();
+    await raw.subscribe({ topics: [topic.name], fromBeginning: true });
+    await raw.run({
+      partitionsConsumedConcurrently: 3,
+      eachBatch: async ({ batch }) => {
+        if (!firstAt) firstAt = performance.now();
+        for (const message of batch.messages) await topicCodec.decode(message.value as Buffer);
+        consumed += batch.messages.length;
+        if (consumed >= total) lastAt = performance.now();
+      },
+    });
+    while (consumed < total) await sleep(20);
+    await raw.disconnect();
+    const rawRate = total / ((lastAt - firstAt) / 1000);
+
+    // 3. The materializer: both sinks, commits after both.
+    log('materializer (Redis CAS + ClickHouse) ...');
+    const metrics = createRegistry('bench-materializer', { defaultMetrics: false });
+    const materializer = await createMaterializer(
+      config,
+      { logger, metrics, online, offline, codec },
+      { startFrom: 'earliest', groups: [group], groupId: `bench.materializer.${randomUUID().slice(0, 8)}` },
+    );
+    await materializer.start();
+    let mFirst = 0;
+    for (;;) {
+      const fetched = await counter(metrics, 'rheo_processor_records_in_total');
+      if (!mFirst && fetched > 0) mFirst = performance.now();
+      if ((await counter(metrics, 'rheo_processor_writes_total')) >= total) break;
+      await sleep(5);
+    }
+    const materializerRate = total / ((performance.now() - mFirst) / 1000);
+    const offlineRows = await offline.count(group);
+
+    // 4. Event → Redis visibility under steady load, the materializer still running.
+    const rate = option(args, 'rate', Math.max(1_000, Math.min(20_000, Math.round(materializerRate / 2))));
+    log(`visibility latency at ${rate} events/s for ${seconds} s ...`);
+    const probeProducer = createProducer(kafka);
+    await probeProducer.connect();
+    const poll = createRedis(config);
+    const latencies: number[] = [];
+    let stopLoad = false;
+    let loadSent = 0;
+    // Fresh events (new ids, event time = now) for random cards, sent every 20 ms to hold the rate.
+    const loadDone = (async () => {
+      const tickMs = 20;
+      const t0 = performance.now();
+      while (!stopLoad) {
+        const due = Math.round(((performance.now() - t0) / 1000) * rate);
+        if (due > loadSent) {
+          const now = Date.now();
+          const batch = Array.from({ length: due - loadSent }, (_, i) => {
+            const card = `card-${(loadSent + i) % cards}`;
+            const value = topicCodec.encode({
+              entity_id: card,
+              txn_count_1h: 1,
+              txn_count_24h: 1,
+              amount_avg_7d: 10,
+              event_time: now,
+              created_time: now,
+              event_id: randomUUID(),
+            } as never);
+            return { key: card, value };
+          });
+          loadSent = due;
+          await producer.send({ topic: topic.name, acks: -1, messages: batch });
+        }
+        await sleep(tickMs);
+      }
+    })();
+    // Probes: one at a time; produce, then watch Redis for it.
+    const probeUntil = performance.now() + seconds * 1000;
+    let probe = 0;
+    while (performance.now() < probeUntil) {
+      const entity = `probe-${probe++ % 50}`;
+      const now = Date.now();
+      const eventId = randomUUID();
+      const value = topicCodec.encode({
+        entity_id: entity,
+        txn_count_1h: probe,
+        txn_count_24h: probe,
+        amount_avg_7d: 1,
+        event_time: now,
+        created_time: now,
+        event_id: eventId,
+      } as never);
+      const sentAt = performance.now();
+      await probeProducer.send({ topic: topic.name, acks: -1, messages: [{ key: entity, value }] });
+      const key = online.key(group.name, entity);
+      for (;;) {
+        if ((await poll.hget(key, '_id')) === eventId) break;
+        if (performance.now() - sentAt > 10_000) throw new Error('a probe event did not reach Redis within 10 s');
+        await sleep(1);
+      }
+      latencies.push(performance.now() - sentAt);
+      await sleep(30);
+    }
+    stopLoad = true;
+    await loadDone;
+    await probeProducer.disconnect();
+    poll.disconnect();
+    const visibility = summarize(latencies);
+    await materializer.stop('bench done');
+
+    // 5. getOnlineFeatures: 10 entities, one Redis round trip per call.
+    log(`getOnlineFeatures x ${reads} ...`);
+    const registry = new FeatureRegistry([group]);
+    const refs = group.features.map((f) => `${group.name}:${f.name}`);
+    const entityPool = Array.from({ length: 1_000 }, (_, i) => `card-${(i * 7919) % cards}`);
+    const readTimes: number[] = [];
+    for (let i = 0; i < reads + 1_000; i++) {
+      const ids = Array.from({ length: 10 }, (_, k) => entityPool[(i * 10 + k) % entityPool.length] as string);
+      const t = performance.now();
+      await getOnlineFeatures(online, registry, ids, refs);
+      if (i >= 1_000) readTimes.push(performance.now() - t);
+    }
+    const readSummary = summarize(readTimes);
+    const quarter = Math.floor(readTimes.length / 4);
+    const p99Of = (xs: number[]) =>
+      round(
+        percentile(
+          [...xs].sort((a, b) => a - b),
+          99,
+        ),
+      );
+    const firstQuarterP99 = p99Of(readTimes.slice(0, quarter));
+    const lastQuarterP99 = p99Of(readTimes.slice(-quarter));
+    const peak = rss.stop();
+
+    const ratio = materializerRate / rawRate;
+    report(
+      `features benchmark — ${total} events (${round(bytes / total, 0)} B avg), ${cards} cards, 6 partitions, 1 broker`,
+      [
+        ['produce (kafkajs, acks=all)', `${Math.round(produceRate)} events/s`],
+        ['raw kafkajs consume + Avro decode', `${Math.round(rawRate)} events/s`],
+        ['materializer (Redis CAS + ClickHouse, commit after both)', `${Math.round(materializerRate)} events/s`],
+        ['ratio materializer / raw', `${round(ratio, 2)} (target ≥ 0.5)`],
+        ['rows in ClickHouse (FINAL)', `${offlineRows}`],
+        [
+          `event → Redis visibility at ${rate} events/s`,
+          `p50 ${visibility.p50_ms} ms, p99 ${visibility.p99_ms} ms, max ${visibility.max_ms} ms (n=${visibility.n}; target p99 < 100 ms)`,
+        ],
+        [
+          'getOnlineFeatures, 10 entities',
+          `p50 ${readSummary.p50_ms} ms, p99 ${readSummary.p99_ms} ms (target < 2 ms; n=${readSummary.n})`,
+        ],
+        ['  p99 first / last quarter of the run', `${firstQuarterP99} ms / ${lastQuarterP99} ms`],
+        ['peak RSS (this process, hosting the materializer)', `${peak} MiB`],
+      ],
+      {
+        events: total,
+        event_bytes_avg: round(bytes / total, 0),
+        produce_events_per_s: Math.round(produceRate),
+        raw_consume_events_per_s: Math.round(rawRate),
+        materializer_events_per_s: Math.round(materializerRate),
+        materializer_raw_ratio: round(ratio, 3),
+        offline_rows: offlineRows,
+        visibility_load_events_per_s: rate,
+        visibility_p50_ms: visibility.p50_ms,
+        visibility_p99_ms: visibility.p99_ms,
+        visibility_max_ms: visibility.max_ms,
+        visibility_probes: visibility.n,
+        online_read_10_p50_ms: readSummary.p50_ms,
+        online_read_10_p99_ms: readSummary.p99_ms,
+        online_read_10_p99_first_quarter_ms: firstQuarterP99,
+        online_read_10_p99_last_quarter_ms: lastQuarterP99,
+        peak_rss_mib: peak,
+      },
+    );
+  } finally {
+    await producer.disconnect().catch(() => undefined);
+    await online.teardown(group).catch(() => undefined);
+    await offline.teardown(group).catch(() => undefined);
+    await admin.deleteTopics({ topics: [topic.name, topic.dlq as string] }).catch(() => undefined);
+    await admin.disconnect();
+    await Promise.allSettled([online.close(), offline.close()]);
+  }
+}
