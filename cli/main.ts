@@ -25,6 +25,26 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand
     summary: 'produce feature events from a JSONL or CSV file',
     load: async () => (await import('./commands/produce.ts')).produceCommand,
   },
+  models: {
+    summary: 'the model registry (list|describe|register|request|approve|…)',
+    load: async () => (await import('./commands/models.ts')).modelsCommand,
+  },
+  gateway: {
+    summary: 'run the prediction gateway until SIGTERM',
+    load: async () => (await import('./commands/gateway.ts')).gatewayCommand,
+  },
+  score: {
+    summary: 'batch-score a ClickHouse query or a topic range',
+    load: async () => (await import('./commands/score.ts')).scoreCommand,
+  },
+  train: {
+    summary: 'train a model in the foreground, enqueue a retraining request, run the trainer service (serve), list trials',
+    load: async () => (await import('./commands/train.ts')).trainCommand,
+  },
+  drift: {
+    summary: "a model's drift reports per feature with PSI over time, and its retraining requests (report)",
+    load: async () => (await import('./commands/drift.ts')).driftCommand,
+  },
   demo: {
     summary: 'bring the stack up and run the end-to-end demo loop',
     load: async () => (await import('./commands/demo.ts')).demoCommand,

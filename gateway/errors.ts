@@ -48,6 +48,8 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: R
 
 async function errors(app: FastifyInstance): Promise<void> {
   app.setErrorHandler((error, request, reply) => {
+    // A deadline already answered 504; whatever the handler did afterwards has no one to go to.
+    if (reply.sent) return reply;
     const rheo = toRheoError(error);
     if (rheo.status >= 500 && rheo.code !== 'MODEL_NOT_SERVING' && rheo.code !== 'DEADLINE_EXCEEDED')
       request.log.error({ err: error, url: request.url }, 'request failed');

@@ -18,7 +18,7 @@ import { ModelHost } from '../models/host/host.ts';
 import { RegistryClient } from '../models/registry/client.ts';
 import { RegistryFollower } from '../models/registry/follower.ts';
 import { type FeatureLookup, ScoringService } from '../models/serve.ts';
-import { artifactResolver, openArtifactStore, type ServingSettings } from '../models/settings.ts';
+import { artifactResolver, openArtifactStore, type ServingSettings, servesFilter } from '../models/settings.ts';
 import { CONTRACTS, SchemaCodec } from '../schemas/index.ts';
 import { TOPICS } from '../topics/catalogue.ts';
 import { accessPlugin } from './access.ts';
@@ -51,7 +51,9 @@ export async function buildGatewayApp(
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[A-Za-z0-9_.:-]{1,128}$/.test(given) ? given : randomUUID();
     },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false, allowUnionTypes: true } },
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false, allowUnionTypes: true },
+    },
   });
   app.decorate('rheo', services);
   const requestSeconds = new Histogram({
@@ -127,6 +129,7 @@ export async function createGateway(
     metrics,
     maxSessions: settings.host.maxSessions,
     retryDelayMs: settings.host.retryDelayMs,
+    ...(servesFilter(settings) ? { serves: servesFilter(settings) } : {}),
     session: { maxBatchRows: settings.host.maxBatchRows, lingerMs: settings.host.lingerMs },
   });
   follower.onChange((state) => void host.update(state));

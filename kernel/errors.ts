@@ -138,6 +138,18 @@ export const ERROR_CATALOGUE = {
     retriable: true,
     description: 'The request did not finish within its deadline; nothing was returned for it.',
   },
+  TRAINING_DATA_INSUFFICIENT: {
+    status: 422,
+    retriable: false,
+    description:
+      'A training set is too small, lacks a class in a split, or misses a feature in too many rows; the message says which. Nothing was registered.',
+  },
+  EXPORT_MISMATCH: {
+    status: 500,
+    retriable: false,
+    description:
+      'An exported ONNX model does not reproduce TensorFlow.js outputs within tolerance on the test split; nothing was registered.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

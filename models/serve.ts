@@ -35,6 +35,11 @@ export interface Instance {
   entities?: Readonly<Record<string, string>>;
   /** When the scored event happened (epoch ms); defaults to now. */
   requestTime?: number;
+  /**
+   * The prediction's `event_time`; defaults to now. Replays that must yield identical events (a
+   * redelivered stream record, a resumed batch job) pass a time derived from their source.
+   */
+  eventTime?: number;
   /** Ids for the events of this instance; random when absent (see `deterministicIds`). */
   ids?: (variant: Route['variant'], version: string) => { eventId: string; predictionId: string };
   /** The PredictionRequest's id (streaming) or the gateway request id. */
@@ -138,6 +143,7 @@ export class ScoringService {
   #notServing(model: string): RheoError {
     const known = this.host.state?.models.get(model);
     if (!known) return new RheoError('MODEL_NOT_FOUND', `model ${model} is not registered`);
+    if (!this.host.serves(model)) return new RheoError('MODEL_NOT_SERVING', `model ${model} is not served by this instance`);
     if (known.traffic.production_version === null)
       return new RheoError('MODEL_NOT_SERVING', `model ${model} has no production version; pin a version or promote one`);
     return new RheoError('MODEL_NOT_SERVING', `model ${model} is not loaded on this instance yet`);
@@ -263,7 +269,7 @@ export class ScoringService {
             latencyMs: latency,
             inferenceMs: result.inferenceMsPerRow,
             requestTime: job.instance.requestTime ?? now,
-            eventTime: now,
+            eventTime: job.instance.eventTime ?? now,
             ...(decision
               ? { threshold: decision.threshold, positiveLabel: decision.positiveLabel, negativeLabel: decision.negativeLabel }
               : {}),

@@ -48,7 +48,14 @@ export interface ServingSettings {
     predictionBrokers: string[];
     predictionBufferMax: number;
   };
-  host: { maxSessions: number; maxBatchRows: number; lingerMs: number; retryDelayMs: number };
+  host: {
+    maxSessions: number;
+    maxBatchRows: number;
+    lingerMs: number;
+    retryDelayMs: number;
+    /** Models this instance serves (RHEO_SERVE_MODELS); undefined = every registered model. */
+    models: string[] | undefined;
+  };
   scorer: { batchSize: number; lingerMs: number; chunkRecords: number };
 }
 
@@ -85,6 +92,7 @@ const ServingEnv = z.object({
   RHEO_MODEL_BATCH_ROWS: int(1, 100_000).default(512),
   RHEO_MODEL_LINGER_MS: int(0, 1000).default(0),
   RHEO_MODEL_RETRY_MS: int(100, 3_600_000).default(30_000),
+  RHEO_SERVE_MODELS: z.string().optional(),
   RHEO_SCORER_BATCH_SIZE: int(1, 100_000).default(1024),
   RHEO_SCORER_LINGER_MS: int(0, 10_000).default(5),
   RHEO_SCORER_CHUNK_RECORDS: int(1, 100_000).default(2000),
@@ -159,6 +167,12 @@ export function loadServingSettings(config: RheoConfig, env: NodeJS.ProcessEnv =
       maxBatchRows: e.RHEO_MODEL_BATCH_ROWS,
       lingerMs: e.RHEO_MODEL_LINGER_MS,
       retryDelayMs: e.RHEO_MODEL_RETRY_MS,
+      models:
+        !e.RHEO_SERVE_MODELS || e.RHEO_SERVE_MODELS.trim() === '*'
+          ? undefined
+          : e.RHEO_SERVE_MODELS.split(',')
+              .map((m) => m.trim())
+              .filter(Boolean),
     },
     scorer: { batchSize: e.RHEO_SCORER_BATCH_SIZE, lingerMs: e.RHEO_SCORER_LINGER_MS, chunkRecords: e.RHEO_SCORER_CHUNK_RECORDS },
   };
@@ -216,6 +230,14 @@ export function artifactResolver(settings: ServingSettings): ArtifactResolver {
       ? [store]
       : [store, new FileArtifactStore(settings.artifacts.kind === 'file' ? settings.artifacts.root : '/')],
   );
+}
+
+/** The host's serving-pool filter for these settings. */
+export function servesFilter(settings: ServingSettings): ((model: string) => boolean) | undefined {
+  const models = settings.host.models;
+  if (!models) return undefined;
+  const set = new Set(models);
+  return (model) => set.has(model);
 }
 
 /** A loggable view: no keys, no credentials. */

@@ -87,6 +87,7 @@ export const CONTRACTS = {
   ]),
   DriftReport: load<G.DriftReport, G.DriftReportInput>('drift-report.avsc', [
     '1: first version: PSI, KL, bins and counts, data quality, status per feature per window (DESIGN §6)',
+    '2: late_count (records too late for their window are counted, never silently dropped); defaulted, so BACKWARD compatible',
   ]),
 } as const;
 

@@ -938,6 +938,12 @@ export interface DriftReport {
   out_of_range_rate: number;
   /** Records of the model's input topics sent to a dead-letter topic during the window (schema violations). */
   dlq_count: number;
+  /**
+   * Records of this model version that arrived while this window was the newest one, too late for their own window (it
+   * had closed: its end plus the allowed lateness had passed); counted here, never in `counts`. Added in version 2 of
+   * the contract, hence the default.
+   */
+  late_count: number;
 }
 
 /** DriftReport as a producer writes it: fields with an Avro default may be left out and get the default. */
@@ -966,6 +972,7 @@ export interface DriftReportInput {
   out_of_range_count?: number;
   out_of_range_rate?: number;
   dlq_count?: number;
+  late_count?: number;
 }
 
 /** What a drift report measures. Readers map symbols they do not know to UNKNOWN. */

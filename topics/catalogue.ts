@@ -106,6 +106,17 @@ export const TOPICS = {
     retentionMs: 90 * DAY_MS,
     cleanup: 'delete',
   }),
+  scoringCheckpoints: topic({
+    name: 'scoring.checkpoints',
+    description:
+      "Progress of batch scoring jobs, written in the same Kafka transaction as the job's predictions, so a resumed job neither skips nor repeats rows. Value: a JSON checkpoint (internal state, like consumer offsets).",
+    key: 'batch job id',
+    valueSchema: null,
+    partitions: 1,
+    retentionMs: -1,
+    cleanup: 'compact',
+    dlq: false,
+  }),
 } as const satisfies Record<string, TopicEntry>;
 
 export type TopicKey = keyof typeof TOPICS;

@@ -93,7 +93,7 @@ export function describeGroup(config: Pick<RheoConfig, 'clickhouse'>, decl: Feat
     offline: { table: `${config.clickhouse.database}.${table}`, ddl: createTableSql(config.clickhouse.database, table, decl) },
     online: {
       key: entityKey(DEFAULT_PREFIX, decl.name, '<entity_id>'),
-      fields: ['_et (event_time ms)', '_ct (created_time ms)', '_id (event_id)', ...decl.features.map((f) => f.name)],
+      value: `<event_time>|<created_time>|<event id bytes>:<event_id>{${decl.features.map((f) => `"${f.name}":…`).join(',')}}`,
       expiry: decl.ttlSeconds ? `event_time + ${decl.ttlSeconds} s` : 'none',
     },
   };
@@ -240,7 +240,7 @@ export const featuresCommand: CliCommand = {
             `  topic        ${described.topic.name} (${described.topic.partitions} partitions, key: ${described.topic.key}), dead letters ${described.topic.dlq}`,
             `  subject      ${described.subject} (Avro record ${described.avro.namespace}.${described.avro.name})`,
             `  offline      ${described.offline.table} (ReplacingMergeTree, one row per event)`,
-            `  online       ${described.online.key} hash {${described.online.fields.join(', ')}}, expires at ${described.online.expiry}`,
+            `  online       ${described.online.key} = ${described.online.value}, expires at ${described.online.expiry}`,
             '',
             table(described.features.map((f) => ({ ...f, default: f.default ?? '' }))),
           ].join('\n'),

@@ -177,7 +177,7 @@ export async function featuresStep(
       );
     }
     io.out(
-      `    look around: npx rheo features describe card_activity · redis-cli -p 16379 HGETALL ${online.prefix}:card_activity:${last?.entity_id ?? 'card-1'}`,
+      `    look around: npx rheo features describe card_activity · redis-cli -p 16379 GET ${online.prefix}:card_activity:${last?.entity_id ?? 'card-1'}`,
     );
     io.out(
       `                 curl -s localhost:18123 --data-binary "SELECT * FROM ${config.clickhouse.database}.features_card_activity FINAL ORDER BY event_time DESC LIMIT 5 FORMAT PrettyCompact"`,

@@ -3,6 +3,7 @@
  * per batch (acknowledged by ClickHouse before `writeBatch` resolves); point-in-time queries run in
  * chunks of entity rows, so the query text stays well under `max_query_size`.
  */
+import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '../../kernel/clients.ts';
 import { errorMessage, RheoError } from '../../kernel/errors.ts';
 import { ident, sql } from '../../kernel/sql.ts';
@@ -12,13 +13,14 @@ import {
   columnsSql,
   createTableSql,
   DEFAULT_TABLE_PREFIX,
-  insertRow,
+  insertColumns,
   latestSql,
   makeNullableSql,
   planColumns,
   pointInTimeSql,
   rowFromTuple,
   tableName,
+  tsvRow,
 } from './sql.ts';
 import { checkQuery, type OfflinePlan, type OfflineStore, type PointInTimeQuery, selectFeatures } from './store.ts';
 
@@ -99,10 +101,14 @@ export class ClickHouseOfflineStore implements OfflineStore {
   async writeBatch(group: FeatureGroupDecl, rows: readonly FeatureRow[]): Promise<void> {
     if (rows.length === 0) return;
     try {
+      // TabSeparated: far cheaper than JSON for ClickHouse to parse and for us to build.
+      let text = '';
+      for (const row of rows) text += tsvRow(group, row);
       await this.client.insert({
         table: ident(`${this.database}.${this.table(group)}`).text,
-        values: rows.map((row) => insertRow(group, row)),
-        format: 'JSONEachRow',
+        columns: insertColumns(group) as [string, ...string[]],
+        values: Readable.from([Buffer.from(text)], { objectMode: false }),
+        format: 'TabSeparated',
       });
     } catch (error) {
       throw new RheoError('SINK_UNAVAILABLE', `ClickHouse insert into ${this.table(group)} failed: ${errorMessage(error)}`, {

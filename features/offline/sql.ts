@@ -116,20 +116,39 @@ export function planColumns(group: FeatureGroupDecl, existing: ReadonlyMap<strin
   return plan;
 }
 
-/** A row as JSONEachRow wants it: every column present (18.16 applies no DEFAULT to omitted fields). */
-export function insertRow(group: FeatureGroupDecl, row: FeatureRow): Record<string, FeatureValue> {
-  const out: Record<string, FeatureValue> = {
-    entity_id: row.entityId,
-    event_time: new Date(row.eventTime).toISOString().slice(0, 19).replace('T', ' '),
-    event_time_ms: row.eventTime,
-    created_time_ms: row.createdTime,
-    event_id: row.eventId,
-  };
-  for (const feature of group.features) {
-    const value = row.values[feature.name] ?? null;
-    out[feature.name] = typeof value === 'boolean' ? (value ? 1 : 0) : value;
+/** Columns written per row, in TabSeparated order (features the declaration no longer has take their defaults). */
+export function insertColumns(group: FeatureGroupDecl): string[] {
+  return [...BASE_COLUMNS.map(([name]) => name), ...group.features.map((f) => f.name)];
+}
+
+const TSV_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0' };
+
+/** A value in ClickHouse's TabSeparated escaping: `\N` for null, backslash escapes for \\ \t \n \r \0. */
+export function tsvValue(value: FeatureValue): string {
+  if (value === null) return '\\N';
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  if (typeof value === 'number') return String(value);
+  return value.replace(/[\\\t\n\r\0]/g, (ch) => TSV_ESCAPES[ch] as string);
+}
+
+let lastSecond = Number.NaN;
+let lastDateTime = '';
+
+/** `YYYY-MM-DD hh:mm:ss` (UTC) of epoch ms; consecutive rows mostly share a second, so the last one is remembered. */
+export function dateTimeText(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastDateTime = new Date(second * 1000).toISOString().slice(0, 19).replace('T', ' ');
   }
-  return out;
+  return lastDateTime;
+}
+
+/** One TabSeparated line of a row, columns as `insertColumns`. Data, not SQL: nothing here is parsed as a query. */
+export function tsvRow(group: FeatureGroupDecl, row: FeatureRow): string {
+  let line = `${tsvValue(row.entityId)}\t${dateTimeText(row.eventTime)}\t${row.eventTime}\t${row.createdTime}\t${tsvValue(row.eventId)}`;
+  for (const feature of group.features) line += `\t${tsvValue(row.values[feature.name] ?? null)}`;
+  return `${line}\n`;
 }
 
 /** The tuple every query returns per entity: (event_time_ms, created_time_ms, event_id, features...). */

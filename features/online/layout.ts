@@ -1,20 +1,21 @@
 /**
  * The Redis layout of the online store (pure; unit-tested):
  *
- *   <prefix>:<group>:<entity_id>   hash, one per entity and group
- *       _et   event_time (epoch ms)      _ct   created_time (epoch ms)      _id   event_id
- *       <feature>   the value, one field per feature (absent when null)
- *     expiry (PEXPIREAT) = event_time + the group's TTL; no expiry when the group has none
+ *   <prefix>:<group>:<entity_id>   string, one per entity and group:
+ *       <event_time>|<created_time>|<event id bytes>:<event_id><values as JSON>
+ *       e.g. 1767225600000|1767225600020|36:0b6f3c2e-8f1a-4d7e-9a51-2c4d6e8f0a13{"txn_count_1h":3,"amount_avg_7d":41.5}
+ *     expiry (PXAT) = event_time + the group's TTL; none when the group has no TTL
  *   <prefix>:_groups               hash: group → JSON {version, ttlSeconds, features} as last ensured
  *
- * Values are strings: doubles and longs in JavaScript's shortest round-trip form, booleans `1`/`0`,
- * strings as they are. The prefix defaults to `rheo:features`; the group name cannot contain `:`, so
- * a key names exactly one (group, entity) whatever the entity id holds.
+ * The version header comes first so the CAS script compares versions without decoding the values,
+ * and the whole entry is replaced (and its expiry set) by one SET. Values are JSON (numbers in
+ * JavaScript's shortest round-trip form, booleans, strings, null); a feature absent from an entry
+ * written before it was declared reads as its default. The prefix defaults to `rheo:features`; a group
+ * name cannot contain `:`, so a key names exactly one (group, entity) whatever the entity id holds.
  */
 import { type FeatureDecl, type FeatureRow, type FeatureValue, storedValue } from '../declaration.ts';
 
 export const DEFAULT_PREFIX = 'rheo:features';
-export const META_FIELDS = ['_et', '_ct', '_id'] as const;
 
 export function entityKey(prefix: string, group: string, entityId: string): string {
   return `${prefix}:${group}:${entityId}`;
@@ -37,50 +38,34 @@ function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, (ch) => `\\${ch}`);
 }
 
-export function encodeValue(value: FeatureValue): string | null {
-  if (value === null) return null;
-  if (typeof value === 'boolean') return value ? '1' : '0';
-  return String(value);
+/** The stored string of a row: version header, then the declared features' values as JSON. */
+export function encodeEntry(row: FeatureRow, features: readonly Pick<FeatureDecl, 'name'>[]): string {
+  const values: Record<string, FeatureValue> = {};
+  for (const feature of features) values[feature.name] = row.values[feature.name] ?? null;
+  return `${row.eventTime}|${row.createdTime}|${Buffer.byteLength(row.eventId)}:${row.eventId}${JSON.stringify(values)}`;
 }
 
-export function decodeValue(feature: Pick<FeatureDecl, 'type'>, text: string | null | undefined): FeatureValue {
-  if (text === null || text === undefined) return null;
-  switch (feature.type) {
-    case 'double':
-    case 'long':
-      return Number(text);
-    case 'boolean':
-      return text === '1';
-    case 'string':
-      return text;
-  }
-}
+const HEADER = /^(\d+)\|(\d+)\|(\d+):/;
 
-/** The CAS script's ARGV after the key: event_time, created_time, event_id, ttl ms (0: none), then field/value pairs. */
-export function casArguments(
-  row: FeatureRow,
-  features: readonly Pick<FeatureDecl, 'name'>[],
-  ttlMs: number | undefined,
-): string[] {
-  const args = [String(row.eventTime), String(row.createdTime), row.eventId, String(ttlMs ?? 0)];
-  for (const feature of features) {
-    const encoded = encodeValue(row.values[feature.name] ?? null);
-    if (encoded !== null) args.push(feature.name, encoded);
-  }
-  return args;
-}
-
-/** A row back from `HMGET key _et _ct _id <features...>`; null when the entity has no entry. */
-export function rowFromFields(
+/** A row back from its stored string (only `features` kept); null when absent or not an entry. */
+export function decodeEntry(
   entityId: string,
   features: readonly FeatureDecl[],
-  fields: ReadonlyArray<string | null>,
+  text: string | null | undefined,
 ): FeatureRow | null {
-  const [et, ct, id] = fields;
-  if (et === null || et === undefined) return null;
+  if (!text) return null;
+  const header = HEADER.exec(text);
+  if (!header) return null;
+  const rest = Buffer.from(text.slice(header[0].length), 'utf8');
+  const idBytes = Number(header[3]);
+  const stored = JSON.parse(rest.subarray(idBytes).toString('utf8')) as Record<string, FeatureValue>;
   const values: Record<string, FeatureValue> = {};
-  features.forEach((feature, i) => {
-    values[feature.name] = storedValue(feature, decodeValue(feature, fields[i + 3]));
-  });
-  return { entityId, eventTime: Number(et), createdTime: Number(ct), eventId: id ?? '', values };
+  for (const feature of features) values[feature.name] = storedValue(feature, stored[feature.name]);
+  return {
+    entityId,
+    eventTime: Number(header[1]),
+    createdTime: Number(header[2]),
+    eventId: rest.subarray(0, idBytes).toString('utf8'),
+    values,
+  };
 }

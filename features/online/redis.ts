@@ -2,26 +2,18 @@
  * The Redis adapter of the online store (layout in layout.ts, CAS script in cas.ts).
  *
  * A batch is first reduced to the newest row per entity (the CAS merge is a max, so the outcome is
- * the same and Redis does less), then sent as one pipeline of EVALSHA calls, one per entity key: one
- * round trip per batch, and per-key atomicity that also holds on a Redis Cluster. A script missing
- * after a Redis restart (NOSCRIPT) is loaded and the failed calls re-sent. Reads are one pipeline of
- * HMGET calls, whatever the number of groups and entities.
+ * the same and Redis does less), then sent as one pipeline of EVALSHA calls, each over a run of up to
+ * `keysPerCall` keys: one round trip per batch, and Redis busy at most one short run at a time. (On a
+ * Redis Cluster the runs would be formed per hash slot; the script's per-key logic needs nothing
+ * else.) A script missing after a Redis restart (NOSCRIPT) is loaded and the failed calls re-sent.
+ * Reads are one pipeline of GET calls, whatever the number of groups and entities.
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from '../../kernel/clients.ts';
 import { RheoError } from '../../kernel/errors.ts';
 import { type FeatureGroupDecl, type FeatureRow, newestPerEntity, ttlMs } from '../declaration.ts';
 import { CAS_REPLIES, CAS_SCRIPT, RETIME_SCRIPT } from './cas.ts';
-import {
-  casArguments,
-  DEFAULT_PREFIX,
-  entityIdOf,
-  entityKey,
-  groupPattern,
-  groupsKey,
-  META_FIELDS,
-  rowFromFields,
-} from './layout.ts';
+import { DEFAULT_PREFIX, decodeEntry, encodeEntry, entityIdOf, entityKey, groupPattern, groupsKey } from './layout.ts';
 import {
   emptyWriteResult,
   type OnlineEnsureReport,
@@ -51,6 +43,8 @@ export interface RedisOnlineStoreOptions {
   ownsClient?: boolean;
   /** Keys per SCAN page (ensure, entityIds, teardown). */
   scanCount?: number;
+  /** Entity keys per CAS script call (each call is atomic, so this bounds how long Redis is busy with one); default 256. */
+  keysPerCall?: number;
 }
 
 export class RedisOnlineStore implements OnlineStore {
@@ -59,12 +53,14 @@ export class RedisOnlineStore implements OnlineStore {
   readonly redis: Redis;
   readonly #ownsClient: boolean;
   readonly #scanCount: number;
+  readonly #keysPerCall: number;
 
   constructor(redis: Redis, options: RedisOnlineStoreOptions = {}) {
     this.redis = redis;
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
     this.#ownsClient = options.ownsClient ?? false;
     this.#scanCount = options.scanCount ?? 1000;
+    this.#keysPerCall = options.keysPerCall ?? 256;
     // Connection errors surface as rejected commands (SINK_UNAVAILABLE); without a listener ioredis prints each one.
     if (redis.listenerCount('error') === 0) redis.on('error', () => undefined);
   }
@@ -100,42 +96,48 @@ export class RedisOnlineStore implements OnlineStore {
     const newest = newestPerEntity(rows);
     // Rows that lost to a newer row of the same batch are stale by construction.
     result.stale += rows.length - newest.length;
-    const ttl = ttlMs(group);
-    const argsOf = (i: number): Array<string | number> => {
-      const row = newest[i] as FeatureRow;
-      return [1, this.key(group.name, row.entityId), ...casArguments(row, group.features, ttl)];
-    };
+    const ttl = String(ttlMs(group) ?? 0);
+    // One script call per run of keys, all calls in one pipeline: one round trip per batch.
+    const calls: Array<Array<string | number>> = [];
+    for (let start = 0; start < newest.length; start += this.#keysPerCall) {
+      const run = newest.slice(start, start + this.#keysPerCall);
+      calls.push([
+        run.length,
+        ...run.map((row) => this.key(group.name, row.entityId)),
+        ttl,
+        ...run.map((row) => encodeEntry(row, group.features)),
+      ]);
+    }
     const pipeline = this.redis.pipeline();
-    for (let i = 0; i < newest.length; i++) pipeline.evalsha(CAS.sha, ...(argsOf(i) as [number, string, ...string[]]));
-    const replies = await this.#exec(pipeline, CAS, argsOf);
+    for (const args of calls) pipeline.evalsha(CAS.sha, ...(args as [number, ...string[]]));
+    const replies = await this.#exec(pipeline, CAS, (i) => calls[i] as Array<string | number>);
     for (const [, reply] of replies) {
-      const outcome = CAS_REPLIES[Number(reply)];
-      if (!outcome) throw new RheoError('SINK_UNAVAILABLE', `Redis CAS answered ${String(reply)}`);
-      result[outcome]++;
+      for (const code of reply as number[]) {
+        const outcome = CAS_REPLIES[Number(code)];
+        if (!outcome) throw new RheoError('SINK_UNAVAILABLE', `Redis CAS answered ${String(code)}`);
+        result[outcome]++;
+      }
     }
     return result;
   }
 
   async read(requests: readonly OnlineReadRequest[]): Promise<Array<Array<FeatureRow | null>>> {
     const pipeline = this.redis.pipeline();
-    const plans = requests.map((request) => {
+    for (const request of requests)
+      for (const entityId of request.entityIds) pipeline.get(this.key(request.group.name, entityId));
+    if (pipeline.length === 0) return requests.map(() => []);
+    const results = (await this.#call('reading features', () => pipeline.exec())) as PipelineResult;
+    let index = 0;
+    return requests.map((request) => {
       const wanted = request.features
         ? request.group.features.filter((f) => request.features?.includes(f.name))
         : request.group.features;
-      for (const entityId of request.entityIds)
-        pipeline.hmget(this.key(request.group.name, entityId), ...META_FIELDS, ...wanted.map((f) => f.name));
-      return wanted;
-    });
-    if (pipeline.length === 0) return requests.map(() => []);
-    const results = await this.#call('reading features', () => pipeline.exec());
-    let index = 0;
-    return requests.map((request, r) =>
-      request.entityIds.map((entityId) => {
-        const [error, fields] = (results as PipelineResult)[index++] as [Error | null, Array<string | null>];
+      return request.entityIds.map((entityId) => {
+        const [error, text] = results[index++] as [Error | null, string | null];
         if (error) throw unavailable('reading features', error);
-        return rowFromFields(entityId, plans[r] ?? [], fields);
-      }),
-    );
+        return decodeEntry(entityId, wanted, text);
+      });
+    });
   }
 
   async *entityIds(group: FeatureGroupDecl): AsyncIterable<string[]> {

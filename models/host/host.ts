@@ -50,6 +50,8 @@ export interface HostOptions {
   session?: Partial<SessionSettings>;
   /** How long a failed version load is remembered before it is tried again. */
   retryDelayMs?: number;
+  /** Which models this instance serves (a serving pool); default every model in the registry. */
+  serves?: (model: string) => boolean;
 }
 
 interface Failure {
@@ -66,6 +68,7 @@ export class ModelHost {
   readonly #maxSessions: number;
   readonly #settings: SessionSettings;
   readonly #retryDelayMs: number;
+  readonly #serves: (model: string) => boolean;
   readonly #tables = new Map<string, ServingTable>();
   readonly #sessions = new Map<string, LoadedModel>();
   readonly #loading = new Map<string, Promise<LoadedModel>>();
@@ -84,11 +87,17 @@ export class ModelHost {
     this.#metrics = createHostMetrics(options.metrics);
     this.#maxSessions = options.maxSessions ?? 8;
     this.#retryDelayMs = options.retryDelayMs ?? 30_000;
+    this.#serves = options.serves ?? (() => true);
     const onBatch = (rows: number, seconds: number) => {
       this.#metrics.batchRows.observe(rows);
       this.#metrics.inferenceSeconds.observe(seconds);
     };
     this.#settings = { ...DEFAULT_SESSION_SETTINGS, onBatch, ...options.session };
+  }
+
+  /** Whether this instance serves `model` at all (its serving pool). */
+  serves(model: string): boolean {
+    return this.#serves(model);
   }
 
   /** The registry state last handed to `update`. */
@@ -140,6 +149,7 @@ export class ModelHost {
     const state = this.#state;
     const m = state?.models.get(model);
     if (!m) throw new RheoError('MODEL_NOT_FOUND', `model ${model} is not registered`);
+    if (!this.#serves(model)) throw new RheoError('MODEL_NOT_SERVING', `model ${model} is not served by this instance`);
     const v = resolveVersion(m, ref);
     return this.#ensure(model, v.version, v.spec);
   }
@@ -150,6 +160,7 @@ export class ModelHost {
     const models: ModelStatus[] = [];
     let ready = state !== undefined && this.#reconciled !== undefined;
     for (const m of state?.models.values() ?? []) {
+      if (!this.#serves(m.name)) continue;
       const production = m.traffic.production_version;
       const table = this.#tables.get(m.name);
       if (production === null && !table) continue;
@@ -170,6 +181,7 @@ export class ModelHost {
     let failed = false;
     for (const model of state.models.values()) {
       if (this.#closed) return;
+      if (!this.#serves(model.name)) continue;
       const wanted = model.traffic;
       const current = this.#tables.get(model.name);
       if (wanted.production_version === null) {

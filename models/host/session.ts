@@ -39,6 +39,7 @@ export class LoadedModel {
   readonly #session: ort.InferenceSession;
   readonly #inputName: string;
   readonly #batcher: MicroBatcher;
+  readonly #maxRows: number;
   #disposed = false;
 
   private constructor(
@@ -67,6 +68,7 @@ export class LoadedModel {
             negativeLabel: String(spec.params.negative_label ?? 'negative'),
           }
         : undefined;
+    this.#maxRows = settings.maxBatchRows;
     this.#batcher = new MicroBatcher(this.width, (input, rows) => this.#runBatch(input, rows), {
       maxRows: settings.maxBatchRows,
       lingerMs: settings.lingerMs,
@@ -109,11 +111,33 @@ export class LoadedModel {
     }
   }
 
-  /** Scores `rows` rows (row-major, `rows × width`), sharing a runtime call with concurrent callers. */
-  score(input: Float32Array, rows: number): Promise<BatchResult> {
-    if (this.#disposed) return Promise.reject(new RheoError('MODEL_NOT_SERVING', `${this.model}@${this.version} was unloaded`));
+  /**
+   * Scores `rows` rows (row-major, `rows × width`), sharing a runtime call with concurrent callers.
+   * More rows than a batch holds are split into batches and the outputs joined.
+   */
+  async score(input: Float32Array, rows: number): Promise<BatchResult> {
+    if (this.#disposed) throw new RheoError('MODEL_NOT_SERVING', `${this.model}@${this.version} was unloaded`);
     this.lastUsed = Date.now();
-    return this.#batcher.submit(input, rows);
+    const max = this.#maxRows;
+    if (rows <= max) return this.#batcher.submit(input, rows);
+    const parts: Promise<BatchResult>[] = [];
+    for (let start = 0; start < rows; start += max) {
+      const n = Math.min(max, rows - start);
+      parts.push(this.#batcher.submit(input.subarray(start * this.width, (start + n) * this.width), n));
+    }
+    const results = await Promise.all(parts);
+    const outputs = this.layout.map(({ width }, o) => {
+      const joined = new Float32Array(rows * width);
+      let offset = 0;
+      for (const r of results) {
+        const part = r.outputs[o] as Float32Array;
+        joined.set(part, offset);
+        offset += part.length;
+      }
+      return joined;
+    });
+    const ms = results.reduce((sum, r) => sum + r.inferenceMsPerRow * r.batchRows, 0);
+    return { outputs, inferenceMsPerRow: ms / rows, batchRows: max };
   }
 
   async #runBatch(input: Float32Array, rows: number): Promise<{ outputs: Float32Array[]; widths: number[] }> {

@@ -300,12 +300,14 @@ export interface TabularModelSpec {
   inputName?: string;
   normalisation?: Normalisation;
   layers: DenseLayer[];
+  /** Maps the last layer's output back to target units (regression on a scaled target): y · scale + offset. */
+  outputScaling?: { scale: number[]; offset: number[] };
   outputName: string;
   metadata?: Record<string, string>;
   opset?: number;
 }
 
-/** A feed-forward model over one float input [batch, features]: optional (x − mean) / scale, then dense layers. */
+/** A feed-forward model over one float input [batch, features]: optional (x − mean) / scale, dense layers, optional output scaling. */
 export function tabularModel(spec: TabularModelSpec): Uint8Array {
   const g = new OnnxGraph(spec.name);
   let x = g.input(spec.inputName ?? 'features', ['batch', spec.features]);
@@ -334,6 +336,12 @@ export function tabularModel(spec: TabularModelSpec): Uint8Array {
     else if (layer.activation === 'softmax') x = g.softmax(x, 1);
     width = out;
   });
+  if (spec.outputScaling) {
+    const { scale, offset } = spec.outputScaling;
+    if (scale.length !== width || offset.length !== width)
+      throw new Error(`output scaling of ${spec.name} must have ${width} scales and offsets`);
+    x = g.add(g.mul(x, g.constant('output_scale', scale)), g.constant('output_offset', offset));
+  }
   g.output(x, spec.outputName, ['batch', width]);
   return g.toModel({ metadata: spec.metadata ?? {}, ...(spec.opset ? { opset: spec.opset } : {}) });
 }

@@ -104,6 +104,7 @@ export async function createMaterializer(
     logger: deps.logger,
     metrics: deps.metrics,
     maxChunkRecords: 5000,
+    partitionsConsumedConcurrently: 6,
     ...runnerOptions,
   });
 }

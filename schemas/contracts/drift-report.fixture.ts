@@ -27,6 +27,7 @@ export const fixtures: readonly DriftReport[] = [
     out_of_range_count: 57,
     out_of_range_rate: 0.057,
     dlq_count: 2,
+    late_count: 5,
   },
   {
     event_id: '4d5e6f7a-8b9c-4d0e-9f1a-3b4c5d6e7f80',
@@ -53,6 +54,7 @@ export const fixtures: readonly DriftReport[] = [
     out_of_range_count: 40,
     out_of_range_rate: 0.04,
     dlq_count: 0,
+    late_count: 0,
   },
   {
     event_id: '5e6f7a8b-9c0d-4e1f-8a2b-4c5d6e7f8091',
@@ -79,5 +81,6 @@ export const fixtures: readonly DriftReport[] = [
     out_of_range_count: 0,
     out_of_range_rate: 0,
     dlq_count: 0,
+    late_count: 0,
   },
 ];

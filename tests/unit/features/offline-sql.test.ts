@@ -5,13 +5,15 @@ import {
   columnType,
   createTableSql,
   fromColumn,
-  insertRow,
+  insertColumns,
   latestSql,
   makeNullableSql,
   planColumns,
   pointInTimeSql,
   rowFromTuple,
   tableName,
+  tsvRow,
+  tsvValue,
 } from '../../../features/offline/sql.ts';
 import { featureGroupSchema } from '../../../schemas/index.ts';
 import { row, testGroup } from '../../support/feature-groups.ts';
@@ -78,19 +80,26 @@ describe('offline table DDL', () => {
     );
   });
 
-  it('writes every column of a row (18.16 applies no defaults to omitted JSON fields), booleans as 0/1', () => {
-    const r = row('e', Date.UTC(2026, 0, 2, 3, 4, 5, 678), { values: { amount: null, count: 1, label: 'x', flag: true } });
-    expect(insertRow(group, r)).toEqual({
-      entity_id: 'e',
-      event_time: '2026-01-02 03:04:05',
-      event_time_ms: r.eventTime,
-      created_time_ms: r.createdTime,
-      event_id: r.eventId,
-      amount: null,
-      count: 1,
-      label: 'x',
-      flag: 1,
+  it('writes each row as one TabSeparated line, every column listed, strings escaped, null as \\N', () => {
+    const r = row('e\tvil\n', Date.UTC(2026, 0, 2, 3, 4, 5, 678), {
+      eventId: 'id\\0',
+      values: { amount: null, count: 1, label: 'a\rb\0c', flag: true },
     });
+    expect(insertColumns(group)).toEqual([
+      'entity_id',
+      'event_time',
+      'event_time_ms',
+      'created_time_ms',
+      'event_id',
+      'amount',
+      'count',
+      'label',
+      'flag',
+    ]);
+    expect(tsvRow(group, r)).toBe(
+      `e\\tvil\\n\t2026-01-02 03:04:05\t${r.eventTime}\t${r.createdTime}\tid\\\\0\t\\N\t1\ta\\rb\\0c\t1\n`,
+    );
+    expect(tsvValue(-1e-300)).toBe('-1e-300');
   });
 
   it('reads tuples back with quoted 64-bit integers and 0/1 booleans', () => {

@@ -1,66 +1,44 @@
 import { describe, expect, it } from 'vitest';
 import { CAS_REPLIES, CAS_SCRIPT, decide } from '../../../features/online/cas.ts';
-import {
-  casArguments,
-  decodeValue,
-  encodeValue,
-  entityIdOf,
-  entityKey,
-  groupPattern,
-  groupsKey,
-  rowFromFields,
-} from '../../../features/online/layout.ts';
+import { decodeEntry, encodeEntry, entityIdOf, entityKey, groupPattern, groupsKey } from '../../../features/online/layout.ts';
 import { row, testGroup } from '../../support/feature-groups.ts';
 
 describe('Redis layout', () => {
   const group = testGroup('layout');
 
-  it('keys one hash per group and entity under a prefix', () => {
+  it('keys one entry per group and entity under a prefix', () => {
     expect(entityKey('rheo:features', 'card_activity', 'card-1')).toBe('rheo:features:card_activity:card-1');
     expect(entityIdOf('rheo:features', 'card_activity', 'rheo:features:card_activity:a:b:c')).toBe('a:b:c');
     expect(groupsKey('rheo:features')).toBe('rheo:features:_groups');
     expect(groupPattern('p*[x]', 'g')).toBe('p\\*\\[x\\]:g:*');
   });
 
-  it('encodes values as strings and decodes them by declared type, null as absent', () => {
-    expect([1.5, 42, 'x', true, false, null].map(encodeValue)).toEqual(['1.5', '42', 'x', '1', '0', null]);
-    expect(decodeValue({ type: 'double' }, String(0.1 + 0.2))).toBe(0.1 + 0.2);
-    expect(decodeValue({ type: 'long' }, String(Number.MAX_SAFE_INTEGER))).toBe(Number.MAX_SAFE_INTEGER);
-    expect(decodeValue({ type: 'boolean' }, '0')).toBe(false);
-    expect(decodeValue({ type: 'string' }, '')).toBe('');
-    expect(decodeValue({ type: 'string' }, null)).toBeNull();
-  });
-
-  it('passes the row to the CAS script as event time, created time, id, TTL, then non-null fields', () => {
+  it('stores a version header (event time, created time, id length and id) then the values as JSON', () => {
     const r = row('e', 1_000, {
       createdTime: 1_500,
       eventId: 'id-1',
       values: { amount: null, count: 3, label: 'a', flag: true },
     });
-    expect(casArguments(r, group.features, 60_000)).toEqual([
-      '1000',
-      '1500',
-      'id-1',
-      '60000',
-      'count',
-      '3',
-      'label',
-      'a',
-      'flag',
-      '1',
-    ]);
-    expect(casArguments(r, group.features, undefined)[3]).toBe('0');
+    expect(encodeEntry(r, group.features)).toBe('1000|1500|4:id-1{"amount":null,"count":3,"label":"a","flag":true}');
+    expect(decodeEntry('e', group.features, encodeEntry(r, group.features))).toEqual(r);
   });
 
-  it('reads a row back from HMGET fields, or null when the entity has none', () => {
-    expect(rowFromFields('e', group.features, ['1000', '1500', 'id-1', null, '3', 'a', '1'])).toEqual({
-      entityId: 'e',
-      eventTime: 1_000,
-      createdTime: 1_500,
-      eventId: 'id-1',
-      values: { amount: null, count: 3, label: 'a', flag: true },
+  it('round-trips ids and values with any characters, counting id length in UTF-8 bytes like Lua', () => {
+    const r = row('e', 1, {
+      eventId: 'ü|9:{"x"',
+      values: { amount: 0.1 + 0.2, count: Number.MAX_SAFE_INTEGER, label: '}{|\n', flag: false },
     });
-    expect(rowFromFields('e', group.features, [null, null, null, null, null, null, null])).toBeNull();
+    const text = encodeEntry(r, group.features);
+    expect(text.startsWith('1|1|9:ü|9:{"x"{')).toBe(true);
+    expect(decodeEntry('e', group.features, text)).toEqual(r);
+  });
+
+  it('reads a feature declared after the entry was written as its default, and keeps only the features asked for', () => {
+    const old = '5|5|1:x{"amount":1.5}';
+    expect(decodeEntry('e', group.features, old)?.values).toEqual({ amount: 1.5, count: 0, label: null, flag: null });
+    expect(decodeEntry('e', group.features.slice(0, 1), old)?.values).toEqual({ amount: 1.5 });
+    expect(decodeEntry('e', group.features, null)).toBeNull();
+    expect(decodeEntry('e', group.features, 'garbage')).toBeNull();
   });
 });
 
@@ -86,11 +64,11 @@ describe('compare-and-set decision', () => {
     expect(decide(v(5, 5, 'b'), v(5, 5, 'a'))).toBe('stale');
   });
 
-  it('is the Lua script the Redis adapter runs: one HMGET, byte-wise ids, DEL before HSET, expiry from event time', () => {
-    expect(CAS_SCRIPT).toContain("redis.call('HMGET', key, '_et', '_ct', '_id')");
+  it('is the Lua script the Redis adapter runs: GET the header, SET the entry with its expiry, byte-wise ids', () => {
+    expect(CAS_SCRIPT).toContain("redis.pcall('GET', key)");
+    expect(CAS_SCRIPT).toContain("redis.call('SET', key, entry, 'PXAT', string.format('%d', et + ttl))");
     expect(CAS_SCRIPT).toContain('string.byte');
-    expect(CAS_SCRIPT.indexOf("redis.call('DEL', key)")).toBeLessThan(CAS_SCRIPT.indexOf("redis.call('HSET'"));
-    expect(CAS_SCRIPT).toContain("redis.call('PEXPIREAT', key, string.format('%d', et + ttl))");
+    expect(CAS_SCRIPT).not.toMatch(/id\s*<\s*cid/);
     expect(CAS_REPLIES).toEqual({ 0: 'stale', 1: 'accepted', 2: 'duplicate' });
   });
 });

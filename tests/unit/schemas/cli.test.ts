@@ -32,7 +32,7 @@ describe('rheo schemas', () => {
       topic: 'monitoring.drift',
       subject: 'monitoring.drift-value',
       file: 'schemas/contracts/drift-report.avsc',
-      version: 1,
+      version: 2,
     });
   });
 

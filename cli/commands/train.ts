@@ -1,0 +1,269 @@
+/**
+ * `rheo train`: the trainer from the command line.
+ *
+ *   rheo train --model M [options]      one run in the foreground (the trainer service's code), with a progress bar
+ *   rheo train --model M --enqueue      produce a RetrainRequest to `training.requests` for the trainer service
+ *   rheo train serve                    run the trainer service (consumer group `rheo.trainer`) until SIGTERM
+ *   rheo train trials --model M         the experiment-tracking table: every trial, its parameters and metrics
+ */
+import { randomUUID } from 'node:crypto';
+import { userInfo } from 'node:os';
+import { createClickHouse } from '../../kernel/clients.ts';
+import { loadConfig } from '../../kernel/config.ts';
+import { errorMessage } from '../../kernel/errors.ts';
+import { createKafka, createProducer } from '../../kernel/kafka.ts';
+import { createLogger } from '../../kernel/log.ts';
+import { createRegistry } from '../../kernel/metrics.ts';
+import { ident, sql } from '../../kernel/sql.ts';
+import { runUntilSignalled } from '../../processors/runtime/runner.ts';
+import { CONTRACTS, type RetrainRequestInput, SchemaCodec } from '../../schemas/index.ts';
+import { TOPICS } from '../../topics/catalogue.ts';
+import { manualRunRequest, type RunProgressUpdate, runTraining } from '../../trainers/run.ts';
+import { connectRunDeps, createTrainer } from '../../trainers/service.ts';
+import { specFor } from '../../trainers/specs/index.ts';
+import { TRIALS_TABLE } from '../../trainers/tracking.ts';
+import { type CliCommand, CliError, type CliIO } from '../command.ts';
+import { hasFlag, table } from '../format.ts';
+import { flagValue } from './features.ts';
+
+const USAGE =
+  'rheo train --model <name> [--trials N] [--seed S] [--algorithm mlp|logistic_regression] [--epochs N] [--from <time>] [--to <time>] [--gate register|stage|canary|promote] [--enqueue] [--json]\n' +
+  '       rheo train serve\n' +
+  '       rheo train trials --model <name> [--run <run id>] [--limit N] [--json]';
+
+export const trainCommand: CliCommand = {
+  name: 'train',
+  summary: 'train a model in the foreground, enqueue a retraining request, run the trainer service, list trials',
+  usage: USAGE,
+  async run(argv, io) {
+    if (argv[0] === 'serve') return serve();
+    if (argv[0] === 'trials') return trials(argv.slice(1), io);
+    const model = flagValue(argv, '--model');
+    if (!model) throw new CliError(`name a model with --model; usage: ${USAGE}`, 2);
+    const params: Record<string, number | string> = {};
+    for (const [flag, key] of [
+      ['--trials', 'trials'],
+      ['--seed', 'seed'],
+      ['--algorithm', 'algorithm'],
+      ['--epochs', 'epochs'],
+      ['--gate', 'gate_action'],
+    ] as const) {
+      const value = flagValue(argv, flag);
+      if (value !== undefined) params[key] = /^\d+$/.test(value) ? Number(value) : value;
+    }
+    const from = time(flagValue(argv, '--from'), '--from');
+    const to = time(flagValue(argv, '--to'), '--to');
+    const actor = `user:${safeUser()}`;
+    if (hasFlag(argv, '--enqueue')) return enqueue(io, model, actor, params, from, to, hasFlag(argv, '--json'));
+    return foreground(io, model, actor, params, from, to, hasFlag(argv, '--json'));
+  },
+};
+
+function time(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(ms)) throw new CliError(`${flag} takes epoch ms or an ISO time, got ${value}`, 2);
+  return ms;
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username || 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function foreground(
+  io: CliIO,
+  model: string,
+  actor: string,
+  params: Record<string, number | string>,
+  from: number | undefined,
+  to: number | undefined,
+  json: boolean,
+): Promise<number> {
+  const spec = specFor(model);
+  const config = loadConfig();
+  const logger = createLogger('train', { level: process.env.RHEO_LOG_LEVEL ?? 'error' });
+  const connected = await connectRunDeps(config, logger);
+  const bar = progressBar(io);
+  const request = manualRunRequest(model, {
+    requestedBy: actor,
+    params,
+    ...(from !== undefined ? { windowStart: from } : {}),
+    ...(to !== undefined ? { windowEnd: to } : {}),
+  });
+  const abort = new AbortController();
+  const onSignal = () => abort.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal);
+  try {
+    io.err(`training ${model} (run ${request.runId})`);
+    const result = await runTraining(connected.deps, spec, request, { signal: abort.signal, onProgress: bar.update });
+    bar.done();
+    if (json) {
+      io.out(JSON.stringify(result, null, 2));
+      return 0;
+    }
+    const metrics = Object.entries(result.metrics)
+      .filter(([k]) => ['auc', 'logloss', 'accuracy', 'rmse', 'mae', 'r2'].includes(k))
+      .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+      .join(', ');
+    io.out(`${model}@${result.version} registered, now ${result.stage} (run ${result.runId})`);
+    io.out(
+      `  test split: ${metrics}${result.productionMetrics ? ` — production: auc ${result.productionMetrics.auc?.toFixed(4)}` : ''}`,
+    );
+    io.out(
+      `  backend ${result.backend.name}, ${result.rows} rows, dataset ${result.datasetHash.slice(0, 12)}, best ${JSON.stringify(result.bestParams)}`,
+    );
+    io.out(`  ${result.gate.reason}`);
+    return 0;
+  } catch (error) {
+    bar.done();
+    throw new CliError(errorMessage(error));
+  } finally {
+    process.off('SIGINT', onSignal);
+    await connected.close();
+  }
+}
+
+/** A one-line bar on a terminal (rewritten in place), plain lines otherwise. */
+function progressBar(io: CliIO): { update: (u: RunProgressUpdate) => void; done: () => void } {
+  const tty = process.stderr.isTTY === true;
+  let drawn = false;
+  const write = (text: string) => {
+    if (tty) {
+      process.stderr.write(`\r${text.slice(0, (process.stderr.columns ?? 100) - 1).padEnd((process.stderr.columns ?? 100) - 1)}`);
+      drawn = true;
+    } else io.err(text);
+  };
+  return {
+    update(u) {
+      if (
+        u.phase === 'train' &&
+        u.epoch !== undefined &&
+        u.epochs !== undefined &&
+        u.trial !== undefined &&
+        u.trials !== undefined
+      ) {
+        if (!tty) return; // per-epoch lines would flood a log; trial summaries follow
+        const done = (u.trial + u.epoch / u.epochs) / u.trials;
+        const width = 24;
+        const filled = Math.round(done * width);
+        const m = u.metrics ?? {};
+        const figures = ['loss', 'val_loss', 'val_auc', 'val_rmse']
+          .filter((k) => m[k] !== undefined)
+          .map((k) => `${k} ${(m[k] as number).toFixed(4)}`)
+          .join(' ');
+        write(
+          `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] trial ${u.trial + 1}/${u.trials} epoch ${u.epoch}/${u.epochs} ${figures}`,
+        );
+        return;
+      }
+      if (drawn) {
+        process.stderr.write('\n');
+        drawn = false;
+      }
+      io.err(`  ${u.phase}: ${u.message}`);
+    },
+    done() {
+      if (drawn) process.stderr.write('\n');
+      drawn = false;
+    },
+  };
+}
+
+async function enqueue(
+  io: CliIO,
+  model: string,
+  actor: string,
+  params: Record<string, number | string>,
+  from: number | undefined,
+  to: number | undefined,
+  json: boolean,
+): Promise<number> {
+  specFor(model);
+  const config = loadConfig();
+  const logger = createLogger('train', { level: process.env.RHEO_LOG_LEVEL ?? 'error' });
+  const codec = await SchemaCodec.fromConfig(config.registry).forTopic(TOPICS.trainingRequests.name, CONTRACTS.RetrainRequest);
+  const request: RetrainRequestInput = {
+    event_id: randomUUID(),
+    event_time: Date.now(),
+    model_name: model,
+    reason: 'MANUAL',
+    requested_by: actor,
+    base_version: null,
+    evidence: { summary: `requested with rheo train --enqueue by ${actor}`, drift: [], metrics: {} },
+    training_window_start: from ?? null,
+    training_window_end: to ?? null,
+    params,
+  };
+  const producer = createProducer(createKafka(config.kafka, logger, 'train-cli'));
+  await producer.connect();
+  try {
+    await producer.send({
+      topic: TOPICS.trainingRequests.name,
+      acks: -1,
+      messages: [{ key: model, value: codec.encode(request) }],
+    });
+  } finally {
+    await producer.disconnect();
+  }
+  if (json)
+    io.out(
+      JSON.stringify({ request_id: request.event_id, run_id: `run-${request.event_id}`, topic: TOPICS.trainingRequests.name }),
+    );
+  else
+    io.out(
+      `request ${request.event_id} sent to ${TOPICS.trainingRequests.name}; a trainer will run it as run-${request.event_id}`,
+    );
+  return 0;
+}
+
+async function serve(): Promise<number> {
+  const config = loadConfig();
+  const logger = createLogger('trainer', { level: config.logLevel });
+  const runner = await createTrainer(config, { logger, metrics: createRegistry('trainer') });
+  await runUntilSignalled(runner, logger);
+  return 0;
+}
+
+async function trials(argv: string[], io: CliIO): Promise<number> {
+  const model = flagValue(argv, '--model');
+  if (!model) throw new CliError(`name a model with --model; usage: ${USAGE}`, 2);
+  const run = flagValue(argv, '--run');
+  const limit = Number(flagValue(argv, '--limit') ?? 50);
+  if (!Number.isInteger(limit) || limit < 1) throw new CliError('--limit takes a positive integer', 2);
+  const config = loadConfig();
+  const clickhouse = createClickHouse(config);
+  try {
+    const where = run ? sql`model_name = ${model} AND run_id = ${run}` : sql`model_name = ${model}`;
+    const result = await clickhouse.query({
+      query:
+        sql`SELECT run_id, trial, selected, algorithm, backend, epochs_run, best_epoch, round(val_loss, 4) AS val_loss, val_auc, val_rmse, params, test_metrics, event_time
+FROM ${ident(`${config.clickhouse.database}.${TRIALS_TABLE}`)} FINAL WHERE ${where}
+ORDER BY event_time DESC, run_id, trial LIMIT ${limit}`.text,
+      format: 'JSONEachRow',
+    });
+    const rows = (await result.json()) as Array<Record<string, unknown>>;
+    if (hasFlag(argv, '--json')) io.out(JSON.stringify(rows, null, 2));
+    else
+      io.out(
+        table(rows, [
+          'run_id',
+          'trial',
+          'selected',
+          'algorithm',
+          'backend',
+          'epochs_run',
+          'best_epoch',
+          'val_loss',
+          'val_auc',
+          'params',
+        ]),
+      );
+    return 0;
+  } finally {
+    await clickhouse.close();
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * Binning against a version's frozen baseline (pure). A numeric baseline's k ascending interior
+ * `bin_edges` make k+1 bins — bin i holds v with edges[i-1] <= v < edges[i], the outer bins open-ended —
+ * and a categorical one has a bin per known category plus a last bin for unseen ones. Edges come from
+ * the training set and are never re-derived from live data, so every window of a version is scored on
+ * the same bins and identical data always gives identical counts.
+ */
+import type { FeatureBaseline } from '../../schemas/index.ts';
+
+/** Where one live value falls: its bin, and whether it lies outside what training saw. */
+export interface Placement {
+  bin: number;
+  outOfRange: boolean;
+}
+
+export interface Binner {
+  readonly feature: string;
+  readonly kind: 'NUMERIC' | 'CATEGORICAL';
+  readonly bins: number;
+  /** Baseline share per bin (length `bins`). */
+  readonly expected: readonly number[];
+  readonly edges: readonly number[];
+  readonly categories: readonly string[];
+  /** The bin of a value, or null for a null, missing or unusable value (counted as null). */
+  place(value: unknown): Placement | null;
+}
+
+/** Index of the bin holding `value`: the number of edges <= value (binary search, upper bound). */
+export function numericBin(edges: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = edges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((edges[mid] as number) <= value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Booleans count as 1/0 (as models see them); strings, NaN and infinities are not numbers. */
+function asNumber(value: unknown): number | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  return null;
+}
+
+function asCategory(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return null;
+}
+
+/** Compiles a baseline into a binner; throws with the reason when the baseline is inconsistent. */
+export function compileBinner(baseline: FeatureBaseline): Binner {
+  const { feature } = baseline;
+  if (baseline.kind === 'NUMERIC') {
+    const edges = baseline.bin_edges;
+    for (let i = 1; i < edges.length; i++)
+      if (!((edges[i] as number) > (edges[i - 1] as number))) throw new Error(`${feature}: bin edges are not strictly ascending`);
+    if (baseline.proportions.length !== edges.length + 1)
+      throw new Error(
+        `${feature}: ${edges.length} edges need ${edges.length + 1} proportions, got ${baseline.proportions.length}`,
+      );
+    const { min, max } = baseline;
+    return {
+      feature,
+      kind: 'NUMERIC',
+      bins: edges.length + 1,
+      expected: baseline.proportions,
+      edges,
+      categories: [],
+      place(value) {
+        const v = asNumber(value);
+        if (v === null) return null;
+        return { bin: numericBin(edges, v), outOfRange: (min !== null && v < min) || (max !== null && v > max) };
+      },
+    };
+  }
+  if (baseline.kind === 'CATEGORICAL') {
+    const categories = baseline.categories;
+    const index = new Map(categories.map((c, i) => [c, i]));
+    if (index.size !== categories.length) throw new Error(`${feature}: categories repeat`);
+    // A baseline without the unseen bin (one proportion per category) gets an empty one.
+    let expected = baseline.proportions;
+    if (expected.length === categories.length) expected = [...expected, 0];
+    if (expected.length !== categories.length + 1)
+      throw new Error(
+        `${feature}: ${categories.length} categories need ${categories.length + 1} proportions, got ${expected.length}`,
+      );
+    const unseen = categories.length;
+    return {
+      feature,
+      kind: 'CATEGORICAL',
+      bins: categories.length + 1,
+      expected,
+      edges: [],
+      categories,
+      place(value) {
+        const c = asCategory(value);
+        if (c === null) return null;
+        const bin = index.get(c);
+        return bin === undefined ? { bin: unseen, outOfRange: true } : { bin, outOfRange: false };
+      },
+    };
+  }
+  throw new Error(`${feature}: baseline kind ${baseline.kind} cannot be binned`);
+}
+
+/**
+ * A numeric baseline from a training sample: `bins` quantile bins (edges at the i/bins quantiles,
+ * repeated edges merged), proportions measured by binning the sample itself, min, max, null rate.
+ * What a trainer records with a version; tests, the demo and the benchmark use it too.
+ */
+export function numericBaseline(feature: string, sample: ReadonlyArray<number | null>, bins = 10): FeatureBaseline {
+  const values = sample.filter((v): v is number => v !== null && Number.isFinite(v)).sort((a, b) => a - b);
+  if (values.length === 0) throw new Error(`${feature}: no values to build a baseline from`);
+  const edges: number[] = [];
+  for (let i = 1; i < bins; i++) {
+    const edge = values[Math.min(values.length - 1, Math.floor((i * values.length) / bins))] as number;
+    if (edge > (values[0] as number) && (edges.length === 0 || edge > (edges[edges.length - 1] as number))) edges.push(edge);
+  }
+  const counts = new Array<number>(edges.length + 1).fill(0);
+  for (const v of values) {
+    const bin = numericBin(edges, v);
+    counts[bin] = (counts[bin] as number) + 1;
+  }
+  return {
+    feature,
+    kind: 'NUMERIC',
+    bin_edges: edges,
+    categories: [],
+    proportions: counts.map((c) => c / values.length),
+    min: values[0] as number,
+    max: values[values.length - 1] as number,
+    null_rate: (sample.length - values.length) / sample.length,
+    count: values.length,
+  };
+}
+
+/** A categorical baseline: categories by descending frequency (ties by name), an empty unseen bin. */
+export function categoricalBaseline(feature: string, sample: ReadonlyArray<string | null>): FeatureBaseline {
+  const counts = new Map<string, number>();
+  let present = 0;
+  for (const v of sample) {
+    if (v === null) continue;
+    present++;
+    counts.set(v, (counts.get(v) ?? 0) + 1);
+  }
+  if (present === 0) throw new Error(`${feature}: no values to build a baseline from`);
+  const categories = [...counts.keys()].sort(
+    (a, b) => (counts.get(b) as number) - (counts.get(a) as number) || a.localeCompare(b),
+  );
+  return {
+    feature,
+    kind: 'CATEGORICAL',
+    bin_edges: [],
+    categories,
+    proportions: [...categories.map((c) => (counts.get(c) as number) / present), 0],
+    min: null,
+    max: null,
+    null_rate: (sample.length - present) / sample.length,
+    count: present,
+  };
+}

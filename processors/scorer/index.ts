@@ -1,0 +1,104 @@
+/**
+ * The streaming scorer: `predictions.requests` → micro-batched ONNX → `predictions`, on the shared
+ * runner. It follows the registry like a gateway (same fold, same model host, same routing), and
+ * joins its consumer group only once the registry is folded and the production models are loaded,
+ * so the first records find their models. Batch size (rows per runtime call) and linger (how long a
+ * batch waits for more rows) come from RHEO_SCORER_BATCH_SIZE and RHEO_SCORER_LINGER_MS.
+ * Run: `node processors/scorer/index.ts`.
+ */
+import type { RheoConfig } from '../../kernel/config.ts';
+import { loadConfig } from '../../kernel/config.ts';
+import { createKafka } from '../../kernel/kafka.ts';
+import { createLogger, type Logger } from '../../kernel/log.ts';
+import { createRegistry, type Registry } from '../../kernel/metrics.ts';
+import { ModelHost } from '../../models/host/host.ts';
+import { RegistryFollower } from '../../models/registry/follower.ts';
+import { type FeatureLookup, ScoringService } from '../../models/serve.ts';
+import { artifactResolver, loadServingSettings, type ServingSettings, servesFilter } from '../../models/settings.ts';
+import { CONTRACTS, type PredictionInput, type PredictionRequest, SchemaCodec } from '../../schemas/index.ts';
+import { TOPICS } from '../../topics/catalogue.ts';
+import { ProcessorRunner, type RunnerOptions, runUntilSignalled } from '../runtime/runner.ts';
+import type { ProcessorSpec } from '../runtime/types.ts';
+import { kafkaPredictionSink } from './sink.ts';
+import { scorerTransform } from './transform.ts';
+
+export interface Scorer {
+  runner: ProcessorRunner<PredictionRequest, PredictionInput>;
+  host: ModelHost;
+  follower: RegistryFollower;
+  /** Folds the registry, loads production models, connects the sink, then joins the group. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function createScorer(
+  config: RheoConfig,
+  settings: ServingSettings,
+  deps: { logger: Logger; metrics: Registry; features?: FeatureLookup },
+  options: Partial<RunnerOptions> = {},
+): Promise<Scorer> {
+  const { logger, metrics } = deps;
+  const kafka = createKafka(config.kafka, logger, 'scorer');
+  const codec = SchemaCodec.fromConfig(config.registry);
+  const predictions = await codec.forTopic(TOPICS.predictions.name, CONTRACTS.Prediction);
+  const follower = new RegistryFollower({ kafka, codec, logger });
+  const host = new ModelHost({
+    artifacts: artifactResolver(settings),
+    logger,
+    metrics,
+    maxSessions: settings.host.maxSessions,
+    retryDelayMs: settings.host.retryDelayMs,
+    ...(servesFilter(settings) ? { serves: servesFilter(settings) } : {}),
+    session: { maxBatchRows: settings.scorer.batchSize, lingerMs: settings.scorer.lingerMs },
+  });
+  follower.onChange((state) => void host.update(state));
+  const sink = kafkaPredictionSink(kafka, predictions);
+  const reader = CONTRACTS.PredictionRequest.type;
+  const spec: ProcessorSpec<PredictionRequest, PredictionInput> = {
+    name: 'scorer',
+    inputs: [TOPICS.predictionRequests],
+    async decode(raw) {
+      return (await codec.decode<PredictionRequest>(raw.value ?? new Uint8Array(), { reader })).value;
+    },
+    transform: scorerTransform(new ScoringService(host, deps.features)),
+    sink,
+  };
+  const runner = new ProcessorRunner(spec, {
+    kafka,
+    logger,
+    metrics,
+    startFrom: 'latest',
+    maxChunkRecords: settings.scorer.chunkRecords,
+    ...options,
+  });
+  return {
+    runner,
+    host,
+    follower,
+    async start() {
+      await follower.start();
+      await follower.waitUntilCaughtUp();
+      await host.update(follower.state);
+      await sink.connect();
+      await runner.start();
+    },
+    async stop() {
+      await runner.stop();
+      await follower.stop();
+      await host.close();
+    },
+  };
+}
+
+if (import.meta.main) {
+  const config = loadConfig();
+  const logger = createLogger('scorer', { level: config.logLevel });
+  const scorer = await createScorer(config, loadServingSettings(config), { logger, metrics: createRegistry('scorer') });
+  // Fold and load first; runUntilSignalled then joins the group and runs until SIGTERM.
+  await scorer.follower.start();
+  await scorer.follower.waitUntilCaughtUp();
+  await scorer.host.update(scorer.follower.state);
+  await runUntilSignalled(scorer.runner, logger);
+  await scorer.follower.stop();
+  await scorer.host.close();
+}

@@ -1,0 +1,94 @@
+/** Broker-free doubles for training runs: an in-memory registry (the real decide + fold), stores and sinks. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LabeledHistory } from '../../demo/labeled-history.ts';
+import type { FeatureRow } from '../../features/declaration.ts';
+import { cardActivity, merchantRisk } from '../../features/groups/index.ts';
+import { MemoryOfflineStore } from '../../features/offline/memory.ts';
+import { FeatureRegistry } from '../../features/registry.ts';
+import { createLogger } from '../../kernel/log.ts';
+import { FileArtifactStore } from '../../models/artifacts/fs.ts';
+import type { ArtifactStore } from '../../models/artifacts/store.ts';
+import { type CommandResult, type RegisterRequest, registrationSpec } from '../../models/registry/client.ts';
+import { decide, type RegistryCommand } from '../../models/registry/commands.ts';
+import { foldEvents } from '../../models/registry/fold.ts';
+import { DEFAULT_POLICY, emptyState, type RegistryState } from '../../models/registry/types.ts';
+import type { ModelLifecycleEvent } from '../../schemas/index.ts';
+import { type LabeledExample, MemoryLabelSource } from '../../trainers/data/labels.ts';
+import type { RegistryWriter } from '../../trainers/decision.ts';
+import { MemoryRunEvents } from '../../trainers/events.ts';
+import type { RunDeps } from '../../trainers/run.ts';
+import { MemoryTracker } from '../../trainers/tracking.ts';
+
+export class MemoryRegistry implements RegistryWriter {
+  state: RegistryState = emptyState();
+  readonly log: ModelLifecycleEvent[] = [];
+
+  async execute(command: RegistryCommand): Promise<CommandResult> {
+    const events = decide(this.state, command);
+    this.state = foldEvents(events, DEFAULT_POLICY, this.state);
+    this.log.push(...events);
+    return { events, state: this.state };
+  }
+
+  async register(store: ArtifactStore, bytes: Uint8Array, request: RegisterRequest): Promise<CommandResult> {
+    const artifact = await store.put(bytes, { extension: '.onnx' });
+    return this.execute({
+      kind: 'register',
+      model: request.model,
+      version: request.version,
+      actor: request.actor,
+      spec: registrationSpec(artifact, request),
+      ...(request.reason ? { reason: request.reason } : {}),
+    });
+  }
+}
+
+export function examplesOf(history: LabeledHistory): LabeledExample[] {
+  return history.predictions.map((p, i) => ({
+    id: p.prediction_id,
+    entityId: p.entity_id,
+    time: p.request_time,
+    label: history.labels[i]?.label as number,
+    observedTime: history.labels[i]?.observed_time as number,
+    inputs: p.inputs,
+  }));
+}
+
+export async function memoryOffline(history: LabeledHistory): Promise<MemoryOfflineStore> {
+  const offline = new MemoryOfflineStore();
+  for (const group of [cardActivity, merchantRisk]) {
+    const rows: FeatureRow[] = history.features
+      .filter((f) => f.group === group.name)
+      .map(({ event }) => {
+        const { entity_id, event_time, created_time, event_id, ...values } = event;
+        return { entityId: entity_id, eventTime: event_time, createdTime: created_time, eventId: event_id, values };
+      });
+    await offline.writeBatch(group, rows);
+  }
+  return offline;
+}
+
+export interface MemoryDeps extends RunDeps {
+  registry: MemoryRegistry;
+  events: MemoryRunEvents;
+  tracker: MemoryTracker;
+}
+
+export async function memoryDeps(history: LabeledHistory, registry = new MemoryRegistry()): Promise<MemoryDeps> {
+  const artifacts = new FileArtifactStore(mkdtempSync(join(tmpdir(), 'rheo-train-')));
+  return {
+    logger: createLogger('train-test', { level: 'silent' }),
+    labels: new MemoryLabelSource(examplesOf(history)),
+    offline: await memoryOffline(history),
+    features: FeatureRegistry.demo(),
+    registry,
+    artifacts,
+    resolver: artifacts,
+    tracker: new MemoryTracker(),
+    events: new MemoryRunEvents(),
+    trainer: 'test',
+    backend: 'auto',
+  };
+}

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { categoricalBaseline, compileBinner, numericBaseline, numericBin } from '../../../../processors/drift/binning.ts';
+import type { FeatureBaseline } from '../../../../schemas/index.ts';
+
+const numeric = (edges: number[], proportions: number[], extra: Partial<FeatureBaseline> = {}): FeatureBaseline => ({
+  feature: 'amount',
+  kind: 'NUMERIC',
+  bin_edges: edges,
+  categories: [],
+  proportions,
+  min: null,
+  max: null,
+  null_rate: 0,
+  count: 100,
+  ...extra,
+});
+
+describe('numeric bins', () => {
+  it('puts v in bin i when edges[i-1] <= v < edges[i], outer bins open-ended', () => {
+    const edges = [10, 20, 30];
+    expect([-1e9, 9.999, 10, 19.99, 20, 29, 30, 1e9].map((v) => numericBin(edges, v))).toEqual([0, 0, 1, 1, 2, 2, 3, 3]);
+    expect(numericBin([], 5)).toBe(0);
+  });
+
+  it('counts nulls, non-numbers and out-of-range values apart; booleans are 1/0', () => {
+    const binner = compileBinner(numeric([10, 20], [0.3, 0.4, 0.3], { min: 0, max: 50 }));
+    expect(binner.bins).toBe(3);
+    expect(binner.place(null)).toBeNull();
+    expect(binner.place(undefined)).toBeNull();
+    expect(binner.place('12')).toBeNull();
+    expect(binner.place(Number.NaN)).toBeNull();
+    expect(binner.place(15)).toEqual({ bin: 1, outOfRange: false });
+    expect(binner.place(-3)).toEqual({ bin: 0, outOfRange: true });
+    expect(binner.place(51)).toEqual({ bin: 2, outOfRange: true });
+    expect(binner.place(true)).toEqual({ bin: 0, outOfRange: false });
+  });
+
+  it('refuses inconsistent baselines', () => {
+    expect(() => compileBinner(numeric([10, 10], [0.3, 0.4, 0.3]))).toThrow(/ascending/);
+    expect(() => compileBinner(numeric([10], [1]))).toThrow(/2 proportions/);
+  });
+
+  it('builds quantile baselines whose proportions describe the sample', () => {
+    const sample = Array.from({ length: 1000 }, (_, i) => i);
+    const baseline = numericBaseline('x', [...sample, null], 4);
+    expect(baseline.bin_edges).toEqual([250, 500, 750]);
+    expect(baseline.proportions).toEqual([0.25, 0.25, 0.25, 0.25]);
+    expect(baseline).toMatchObject({ min: 0, max: 999, count: 1000, null_rate: 1 / 1001 });
+    // Repeated values merge edges rather than making empty bins.
+    const lumpy = numericBaseline('y', [...Array(90).fill(0), ...Array.from({ length: 10 }, (_, i) => i + 1)], 10);
+    expect(lumpy.bin_edges).toEqual([1]);
+    expect(lumpy.proportions).toEqual([0.9, 0.1]);
+  });
+});
+
+describe('categorical bins', () => {
+  it('has a bin per category plus one for unseen values (out of range)', () => {
+    const binner = compileBinner(categoricalBaseline('category', ['a', 'b', 'b', 'c', 'b', null]));
+    expect(binner.categories).toEqual(['b', 'a', 'c']);
+    expect(binner.expected).toEqual([0.6, 0.2, 0.2, 0]);
+    expect(binner.place('a')).toEqual({ bin: 1, outOfRange: false });
+    expect(binner.place('zzz')).toEqual({ bin: 3, outOfRange: true });
+    expect(binner.place(null)).toBeNull();
+  });
+
+  it('accepts a baseline without the unseen bin and gives it an empty one', () => {
+    const binner = compileBinner({ ...categoricalBaseline('c', ['x', 'y']), proportions: [0.5, 0.5] });
+    expect(binner.expected).toEqual([0.5, 0.5, 0]);
+  });
+});

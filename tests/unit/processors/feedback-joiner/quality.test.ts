@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { accuracy, auc, logLoss, mae, qualityOf, qualitySql, rmse } from '../../../../processors/feedback-joiner/quality.ts';
+
+const pairs = (scores: number[], labels: number[]) => scores.map((score, i) => ({ score, label: labels[i] as number }));
+
+describe('live quality metrics (hand-computed)', () => {
+  it('AUC: the share of (positive, negative) pairs ranked right', () => {
+    // positives 0.35, 0.8; negatives 0.1, 0.4: 0.35>0.1, 0.35<0.4, 0.8>0.1, 0.8>0.4 → 3/4
+    expect(auc(pairs([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]))).toBe(0.75);
+    // a tie between a positive and a negative counts half: (0.5 + 1 + 1 + 1) / 4
+    expect(auc(pairs([0.5, 0.5, 0.2, 0.9], [1, 0, 0, 1]))).toBe(0.875);
+    expect(auc(pairs([0.9, 0.1], [1, 0]))).toBe(1);
+    expect(auc(pairs([0.9, 0.1], [0, 1]))).toBe(0);
+    expect(auc(pairs([0.3, 0.6], [1, 1]))).toBeNull();
+  });
+
+  it('log loss, with p and 1 − p floored at 1e-15', () => {
+    // −(ln 0.8 + ln 0.7) / 2
+    expect(logLoss(pairs([0.8, 0.3], [1, 0]))).toBeCloseTo(0.2899092476264711, 12);
+    expect(logLoss(pairs([1], [0]))).toBeCloseTo(34.538776394910684, 9);
+    expect(logLoss([])).toBeNull();
+  });
+
+  it('accuracy at 0.5 (inclusive), MAE and RMSE', () => {
+    expect(accuracy(pairs([0.5, 0.49, 0.9, 0.2], [1, 0, 0, 0]))).toBe(0.75);
+    expect(mae(pairs([2, 4, 9], [3, 4, 5]))).toBe(5 / 3);
+    expect(rmse(pairs([2, 4, 9], [3, 4, 5]))).toBeCloseTo(Math.sqrt(17 / 3), 12);
+  });
+
+  it('reports classifier metrics for 0/1 labels with scores in [0, 1], regression metrics otherwise', () => {
+    expect(qualityOf(pairs([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]))).toEqual({
+      labeled: 4,
+      positives: 2,
+      task: 'classification',
+      accuracy: 0.75,
+      auc: 0.75,
+      log_loss: expect.any(Number),
+      mae: null,
+      rmse: null,
+    });
+    expect(qualityOf(pairs([2, 4, 9], [3, 4, 5]))).toMatchObject({ task: 'regression', auc: null, mae: 5 / 3 });
+  });
+
+  it('builds the windowed SQL with every value escaped', () => {
+    const text = qualitySql({ database: 'rheo', windowMs: 3_600_000, model: "x' OR 1=1 --", from: 0, to: 10 }).text;
+    expect(text).toContain("model_name = 'x\\' OR 1=1 --'");
+    expect(text).toContain('`rheo`.`prediction_outcomes` FINAL');
+    expect(text).toContain('intDiv(`prediction_time_ms` - 0, 3600000) * 3600000 + 0');
+    expect(() => qualitySql({ database: 'rheo', windowMs: 0 })).toThrow(/window/);
+  });
+});

@@ -1,0 +1,48 @@
+/**
+ * Naming what a run produces: the next semantic version of a model, and the version of the
+ * training code (recorded in every run and version for reproducibility).
+ */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { compareSemver, isSemver } from '../models/registry/rules.ts';
+import type { ModelState, VersionState } from '../models/registry/types.ts';
+
+/** The minor after the highest registered release (1.0.0 for a model's first), so retrained versions sort after their parents. */
+export function nextVersion(model: ModelState | undefined): string {
+  const releases = [...(model?.versions.keys() ?? [])].filter((v) => isSemver(v) && !v.includes('-')).sort(compareSemver);
+  const top = releases.at(-1);
+  if (!top) return '1.0.0';
+  const [major, minor] = top.split('.').map((part) => Number.parseInt(part, 10)) as [number, number];
+  return `${major}.${minor + 1}.0`;
+}
+
+/** The version a run already registered (a redelivered request finds its own result). */
+export function versionOfRun(model: ModelState | undefined, runId: string): VersionState | undefined {
+  if (!model) return undefined;
+  for (const v of model.versions.values()) if (v.spec.lineage.run_id === runId) return v;
+  return undefined;
+}
+
+const run = promisify(execFile);
+let cached: Promise<string> | undefined;
+
+/**
+ * `RHEO_CODE_VERSION` when set (deployments stamp it), else the git commit of the checkout, with
+ * `-dirty` when the training code (trainers/, models/onnx/) differs from it; `unknown` without git.
+ */
+export function codeVersion(): Promise<string> {
+  cached ??= (async () => {
+    if (process.env.RHEO_CODE_VERSION) return process.env.RHEO_CODE_VERSION;
+    const cwd = fileURLToPath(new URL('..', import.meta.url));
+    try {
+      const { stdout } = await run('git', ['rev-parse', '--short=12', 'HEAD'], { cwd, timeout: 5_000 });
+      const commit = stdout.trim();
+      const status = await run('git', ['status', '--porcelain', '--', 'trainers', 'models/onnx'], { cwd, timeout: 5_000 });
+      return status.stdout.trim() === '' ? commit : `${commit}-dirty`;
+    } catch {
+      return 'unknown';
+    }
+  })();
+  return cached;
+}
