@@ -19,6 +19,7 @@ import { CONTRACTS, type FeedbackInput, type PredictionInput, SchemaCodec, Schem
 import { ensureTopics } from '../topics/admin.ts';
 import { catalogue, TOPICS, valueSubject } from '../topics/catalogue.ts';
 import { fraudSignal, type Transaction, take, transactions } from './generator.ts';
+import { featuresStep } from './steps/features.ts';
 
 const MODEL = 'fraud_detector';
 const BASELINE_VERSION = '0.0.0-rules';
@@ -181,7 +182,10 @@ export async function runDemo(io: CliIO, options: { transactions?: number } = {}
   await archiver.stop('demo done');
   await producer.disconnect();
 
-  step(6, 'Where to look');
+  step(6, 'Feature store: feature events → materializer → Redis (online) and ClickHouse (offline)');
+  await featuresStep(io, { config, logger });
+
+  step(7, 'Where to look');
   io.out('    npx rheo stack status            services, ports, pids');
   io.out('    npx rheo topics list             the catalogue');
   io.out(

@@ -1,3 +1,4 @@
+import { FeatureRegistry } from '../../features/registry.ts';
 import { loadConfig } from '../../kernel/config.ts';
 import { createAdmin, createKafka } from '../../kernel/kafka.ts';
 import { ensureTopics } from '../../topics/admin.ts';
@@ -12,7 +13,8 @@ export const topicsCommand: CliCommand = {
   async run(argv, io) {
     const [action = 'list'] = argv.filter((a) => !a.startsWith('--'));
     const json = hasFlag(argv, '--json');
-    const entries = catalogue();
+    // Core topics plus the declared feature groups' `features.<group>` topics.
+    const entries = catalogue(FeatureRegistry.demo().topics());
     if (action === 'list') {
       if (json) io.out(JSON.stringify(entries, null, 2));
       else

@@ -23,6 +23,17 @@ export interface Binner {
   readonly categories: readonly string[];
   /** The bin of a value, or null for a null, missing or unusable value (counted as null). */
   place(value: unknown): Placement | null;
+  /**
+   * The same without allocating (the hot path): -1 for null, the bin when in range, the bin plus
+   * `bins` when out of range.
+   */
+  index(value: unknown): number;
+}
+
+function placement(binner: Pick<Binner, 'bins' | 'index'>, value: unknown): Placement | null {
+  const i = binner.index(value);
+  if (i < 0) return null;
+  return i >= binner.bins ? { bin: i - binner.bins, outOfRange: true } : { bin: i, outOfRange: false };
 }
 
 /** Index of the bin holding `value`: the number of edges <= value (binary search, upper bound). */
@@ -62,18 +73,24 @@ export function compileBinner(baseline: FeatureBaseline): Binner {
       throw new Error(
         `${feature}: ${edges.length} edges need ${edges.length + 1} proportions, got ${baseline.proportions.length}`,
       );
-    const { min, max } = baseline;
+    const min = baseline.min ?? Number.NEGATIVE_INFINITY;
+    const max = baseline.max ?? Number.POSITIVE_INFINITY;
+    const bins = edges.length + 1;
     return {
       feature,
       kind: 'NUMERIC',
-      bins: edges.length + 1,
+      bins,
       expected: baseline.proportions,
       edges,
       categories: [],
+      index(value) {
+        const v = typeof value === 'number' ? (Number.isFinite(value) ? value : null) : asNumber(value);
+        if (v === null) return -1;
+        const bin = numericBin(edges, v);
+        return v < min || v > max ? bin + bins : bin;
+      },
       place(value) {
-        const v = asNumber(value);
-        if (v === null) return null;
-        return { bin: numericBin(edges, v), outOfRange: (min !== null && v < min) || (max !== null && v > max) };
+        return placement(this, value);
       },
     };
   }
@@ -89,18 +106,21 @@ export function compileBinner(baseline: FeatureBaseline): Binner {
         `${feature}: ${categories.length} categories need ${categories.length + 1} proportions, got ${expected.length}`,
       );
     const unseen = categories.length;
+    const bins = categories.length + 1;
     return {
       feature,
       kind: 'CATEGORICAL',
-      bins: categories.length + 1,
+      bins,
       expected,
       edges: [],
       categories,
-      place(value) {
+      index(value) {
         const c = asCategory(value);
-        if (c === null) return null;
-        const bin = index.get(c);
-        return bin === undefined ? { bin: unseen, outOfRange: true } : { bin, outOfRange: false };
+        if (c === null) return -1;
+        return index.get(c) ?? unseen + bins;
+      },
+      place(value) {
+        return placement(this, value);
       },
     };
   }

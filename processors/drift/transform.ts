@@ -116,18 +116,24 @@ function newFragment(baseline: CompiledBaseline, start: number, spec: WindowSpec
 }
 
 function count(counts: Counts, binner: Binner, value: unknown): void {
-  const placed = binner.place(value);
-  if (placed === null) {
-    counts.n++;
-    return;
+  const i = binner.index(value);
+  if (i < 0) counts.n++;
+  else if (i < binner.bins) counts.c[i] = (counts.c[i] as number) + 1;
+  else {
+    counts.c[i - binner.bins] = (counts.c[i - binner.bins] as number) + 1;
+    counts.o++;
   }
-  counts.c[placed.bin] = (counts.c[placed.bin] as number) + 1;
-  if (placed.outOfRange) counts.o++;
 }
 
 function scoreOf(prediction: Prediction, binner: Binner): unknown {
   const named = prediction.outputs[binner.feature];
   return named !== undefined ? named : prediction.score;
+}
+
+/** A fragment with its feature counters lined up with the baseline's binners (no lookups per value). */
+interface Slot {
+  fragment: Fragment;
+  counters: Counts[];
 }
 
 /** Folds one partition's chunk (in offset order) into a copy of `state`; `state` itself is not touched. */
@@ -142,15 +148,34 @@ export function step(
   const first = records[0];
   if (!first) return { write: null, rejected, stats };
   const next: PartitionState = structuredClone(state);
+  // Offsets rise within a chunk: only a chunk starting below `next` holds records applied before.
   const applied = next.next === null ? null : BigInt(next.next);
+  const mayRepeat = applied !== null && BigInt(first.offset) < applied;
+  const windowsPerEvent = spec.sizeMs / spec.slideMs;
+  const slots = new Map<string, Slot>();
+  const slotOf = (baseline: CompiledBaseline, start: number): Slot => {
+    const key = fragmentKey(baseline.model, baseline.version, start);
+    let slot = slots.get(key);
+    if (!slot) {
+      next.open[key] ??= newFragment(baseline, start, spec);
+      const fragment = next.open[key] as Fragment;
+      slot = { fragment, counters: baseline.features.map((b) => fragment.features[b.feature] as Counts) };
+      slots.set(key, slot);
+    }
+    return slot;
+  };
+  // Consecutive records mostly share model, version and window: remember the last slot.
+  let lastBaseline: CompiledBaseline | undefined;
+  let lastStart = Number.NaN;
+  let lastSlot: Slot | undefined;
+  let lastOffset: string | undefined;
   for (const record of records) {
-    const offset = BigInt(record.offset);
-    if (applied !== null && offset < applied) {
+    if (mayRepeat && BigInt(record.offset) < (applied as bigint)) {
       stats.skipped++;
       continue;
     }
     stats.applied++;
-    next.next = String(offset + 1n);
+    lastOffset = record.offset;
     const input = record.value;
     if (!input.ok) {
       stats.undecodable++;
@@ -164,28 +189,33 @@ export function step(
     const baseline = baselines(p.model_name, p.model_version);
     if (!baseline) stats.unbaselined++;
     else {
-      const starts = windowStarts(t, spec).filter((start) => !isClosed(start + spec.sizeMs, next.maxT, spec.latenessMs));
-      if (starts.length < spec.sizeMs / spec.slideMs) {
+      const starts = windowStarts(t, spec);
+      let open = 0;
+      for (const start of starts) {
+        if (isClosed(start + spec.sizeMs, next.maxT, spec.latenessMs)) continue;
+        open++;
+        const slot = baseline === lastBaseline && start === lastStart && lastSlot ? lastSlot : slotOf(baseline, start);
+        lastBaseline = baseline;
+        lastStart = start;
+        lastSlot = slot;
+        slot.fragment.records++;
+        const { features } = baseline;
+        for (let f = 0; f < features.length; f++) {
+          const binner = features[f] as Binner;
+          count(slot.counters[f] as Counts, binner, p.inputs[binner.feature]);
+        }
+        if (baseline.prediction && slot.fragment.prediction)
+          count(slot.fragment.prediction, baseline.prediction, scoreOf(p, baseline.prediction));
+      }
+      if (open < windowsPerEvent) {
         // Too late for (at least one of) its windows: counted in the newest window, not in the bins.
         stats.late++;
-        const newest = newestWindowStart(next.maxT as number, spec);
-        const key = fragmentKey(baseline.model, baseline.version, newest);
-        next.open[key] ??= newFragment(baseline, newest, spec);
-        (next.open[key] as Fragment).late++;
-      }
-      for (const start of starts) {
-        const key = fragmentKey(baseline.model, baseline.version, start);
-        next.open[key] ??= newFragment(baseline, start, spec);
-        const fragment = next.open[key] as Fragment;
-        fragment.records++;
-        for (const binner of baseline.features)
-          count(fragment.features[binner.feature] as Counts, binner, p.inputs[binner.feature]);
-        if (baseline.prediction && fragment.prediction)
-          count(fragment.prediction, baseline.prediction, scoreOf(p, baseline.prediction));
+        slotOf(baseline, newestWindowStart(next.maxT as number, spec)).fragment.late++;
       }
     }
     if (next.maxT === null || t > next.maxT) next.maxT = t;
   }
+  if (lastOffset !== undefined) next.next = String(BigInt(lastOffset) + 1n);
   if (stats.applied === 0) return { write: null, rejected, stats };
 
   const sealed: Fragment[] = [];

@@ -104,11 +104,14 @@ describe('batch scorer', () => {
     const query = `SELECT entity_id, amount, hour_of_day, distance_from_home_km, merchant_risk, request_time FROM ${config.clickhouse.database}.${table} ORDER BY entity_id`;
     const args = ['--query', query, '--batch-size', '40', '--job', job];
 
+    const t0 = Date.now();
+    const mark = (what: string) => process.env.RHEO_TEST_TRACE && process.stderr.write(`[batch-test] ${what} at ${Date.now() - t0} ms\n`);
     const first = score(args);
     await waitFor('some batches committed', async () => (await predictionCount()).rows >= 600, {
       timeoutMs: 60_000,
       intervalMs: 50,
     });
+    mark('600 rows');
     first.kill('SIGKILL');
     expect((await exited(first)).signal).toBe('SIGKILL');
     const partial = await predictionCount();
@@ -116,6 +119,7 @@ describe('batch scorer', () => {
 
     const second = score(args);
     expect((await exited(second)).code, second.output()).toBe(0);
+    mark('second run done');
     expect(second.output()).toMatch(/resumed at \d+|predictions by/);
     const rs = await clickhouse.query({
       query:
