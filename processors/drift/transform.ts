@@ -74,6 +74,11 @@ export interface PartitionWrite {
   sealed: Fragment[];
   /** Undecodable-record counts of slots this chunk closed. */
   sealedDlq: Array<{ slot: number; count: number }>;
+  /**
+   * Whether this chunk moved the partition's closing horizon (maxT − lateness) past a slot boundary,
+   * i.e. may have completed windows (with the other partitions): only then is reporting worth a look.
+   */
+  crossed: boolean;
 }
 
 export interface StepStats {
@@ -233,8 +238,10 @@ export function step(
       delete next.dlq[slot];
     }
   }
+  const horizon = (maxT: number | null) => (maxT === null ? Number.NaN : slotStart(maxT - spec.latenessMs, spec.slideMs));
+  const crossed = sealed.length > 0 || horizon(next.maxT) !== horizon(state.maxT);
   return {
-    write: { topic: first.topic, partition: first.partition, base: state.next, state: next, sealed, sealedDlq },
+    write: { topic: first.topic, partition: first.partition, base: state.next, state: next, sealed, sealedDlq, crossed },
     rejected,
     stats,
   };

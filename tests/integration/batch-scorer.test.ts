@@ -102,12 +102,12 @@ describe('batch scorer', () => {
     await tail.start();
     const job = `test-${model}`;
     const query = `SELECT entity_id, amount, hour_of_day, distance_from_home_km, merchant_risk, request_time FROM ${config.clickhouse.database}.${table} ORDER BY entity_id`;
-    const args = ['--query', query, '--batch-size', '40', '--job', job];
+    const args = ['--query', query, '--batch-size', '200', '--job', job];
 
     const t0 = Date.now();
     const mark = (what: string) => process.env.RHEO_TEST_TRACE && process.stderr.write(`[batch-test] ${what} at ${Date.now() - t0} ms\n`);
     const first = score(args);
-    await waitFor('some batches committed', async () => (await predictionCount()).rows >= 600, {
+    await waitFor('some batches committed', async () => (await predictionCount()).rows >= 400, {
       timeoutMs: 60_000,
       intervalMs: 50,
     });

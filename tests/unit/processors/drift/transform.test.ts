@@ -82,6 +82,15 @@ describe('drift transform (one partition)', () => {
     expect(out.write?.sealed).toEqual([]);
     const next = step(out.write?.state ?? emptyState(), records([ok(prediction(MIN + 10_000, { amount: 5 }))], 2), lookup, spec);
     expect(next.write?.sealed.map((f) => f.start)).toEqual([0]);
+    expect(next.write?.crossed).toBe(true);
+    // Time moving within the same slot completes nothing: no reporting pass is needed.
+    const quiet = step(
+      next.write?.state ?? emptyState(),
+      records([ok(prediction(MIN + 10_500, { amount: 5 }))], 3),
+      lookup,
+      spec,
+    );
+    expect(quiet.write?.crossed).toBe(false);
   });
 
   it('refuses undecodable records (dead-lettered) and counts them per slot; versions without baseline only move time', () => {
