@@ -20,6 +20,7 @@ import { ensureTopics } from '../topics/admin.ts';
 import { catalogue, TOPICS, valueSubject } from '../topics/catalogue.ts';
 import { fraudSignal, type Transaction, take, transactions } from './generator.ts';
 import { featuresStep } from './steps/features.ts';
+import { trainingStep } from './steps/training.ts';
 
 const MODEL = 'fraud_detector';
 const BASELINE_VERSION = '0.0.0-rules';
@@ -185,7 +186,10 @@ export async function runDemo(io: CliIO, options: { transactions?: number } = {}
   step(6, 'Feature store: feature events → materializer → Redis (online) and ClickHouse (offline)');
   await featuresStep(io, { config, logger });
 
-  step(7, 'Where to look');
+  step(7, 'Training: a retraining request → trainer → point-in-time training set → TensorFlow.js → ONNX → registry');
+  await trainingStep(io, { config, logger });
+
+  step(8, 'Where to look');
   io.out('    npx rheo stack status            services, ports, pids');
   io.out('    npx rheo topics list             the catalogue');
   io.out(
