@@ -5,7 +5,8 @@
  *   1. produce N Avro Prediction events of a fresh model to a fresh 3-partition topic, spread over ten
  *      one-minute event-time windows, plus one closing event per partition;
  *   2. raw kafkajs on that topic: a consumer group that only counts the records (the ceiling), then one
- *      that also Avro-decodes them;
+ *      that also Avro-decodes them; then the shared runner with the same decode and a no-op transform
+ *      and sink (what any processor pays for offsets, chunks and commits);
  *   3. the drift processor (the shared runner, window state in Redis, reports to Kafka) in its own
  *      process, from its first record fetched to its last folded (its listed metrics), with its peak RSS
  *      and the size of its window state (what Redis holds per partition: O(versions × features × bins)).
@@ -23,13 +24,15 @@ import { createRedis } from '../kernel/clients.ts';
 import { loadConfig } from '../kernel/config.ts';
 import { type Admin, createAdmin, createKafka, createProducer, type Kafka, type ProducerMessage } from '../kernel/kafka.ts';
 import { createLogger } from '../kernel/log.ts';
+import { createRegistry } from '../kernel/metrics.ts';
 import { sleep } from '../kernel/retry.ts';
 import { deterministicUuid } from '../models/scoring.ts';
-import { numericBaseline } from '../processors/drift/binning.ts';
 import { DriftStore } from '../processors/drift/store.ts';
+import { ProcessorRunner } from '../processors/runtime/runner.ts';
 import { CONTRACTS, type DriftBaseline, type PredictionInput, SchemaCodec } from '../schemas/index.ts';
 import { ensureTopics } from '../topics/admin.ts';
 import { type TopicEntry, withDeadLetters } from '../topics/catalogue.ts';
+import { numericBaseline } from '../trainers/baseline.ts';
 import { report, round } from './lib.ts';
 
 function option(args: string[], name: string, fallback: number): number {
@@ -108,6 +111,7 @@ interface Figures {
   produceRate: number;
   rawRate: number;
   rawDecodeRate: number;
+  runnerRate: number;
   driftRate: number;
   peakRssMiB: number;
   idleRssMiB: number;
@@ -140,6 +144,39 @@ async function consumeAll(
   while (consumed < total) await sleep(10);
   await consumer.disconnect();
   return total / ((lastAt - firstAt) / 1000);
+}
+
+/** The runner itself: decode each record, transform to nothing, commit. What any processor pays. */
+async function noopRunner(kafka: Kafka, codec: SchemaCodec, input: TopicEntry, total: number): Promise<number> {
+  const metrics = createRegistry('bench-drift-noop', { defaultMetrics: false });
+  const runner = new ProcessorRunner<unknown, never>(
+    {
+      name: 'bench-noop',
+      inputs: [input],
+      decode: async (raw) => (await codec.decode(raw.value ?? Buffer.alloc(0), { reader: CONTRACTS.Prediction.type })).value,
+      transform: () => ({ writes: [], rejected: [] }),
+      sink: { name: 'none', write: async () => undefined },
+    },
+    {
+      kafka,
+      logger: createLogger('bench-noop', { level: 'error' }),
+      metrics,
+      startFrom: 'earliest',
+      groupId: `bench.drift.noop.${randomUUID().slice(0, 8)}`,
+    },
+  );
+  const count = async () => (await metrics.getSingleMetric('rheo_processor_records_in_total')?.get())?.values[0]?.value ?? 0;
+  await runner.start();
+  let first = 0;
+  for (;;) {
+    const n = await count();
+    if (!first && n > 0) first = performance.now();
+    if (n >= total) break;
+    await sleep(5);
+  }
+  const rate = total / ((performance.now() - first) / 1000);
+  await runner.stop('bench');
+  return rate;
 }
 
 async function runOne(
@@ -223,6 +260,9 @@ async function runOne(
     codec.decode(value, { reader: CONTRACTS.Prediction.type }),
   );
 
+  log(`[${features} features] the shared runner with Avro decode and a no-op transform (the processor ceiling) ...`);
+  const runnerRate = await noopRunner(kafka, codec, input, total);
+
   log(`[${features} features] drift processor in its own process ...`);
   const group = `bench.drift.${id}`;
   const namespace = `rheo:bench-drift:${id}`;
@@ -284,6 +324,7 @@ async function runOne(
     produceRate,
     rawRate,
     rawDecodeRate,
+    runnerRate,
     driftRate: total / ((last - first) / 1000),
     peakRssMiB,
     idleRssMiB: idle?.rssMiB ?? Number.NaN,
@@ -313,8 +354,12 @@ export async function run(args: string[]): Promise<void> {
         [`${tag}: events (Avro bytes each)`, `${f.events} (${Math.round(f.eventBytes)} B)`],
         [`${tag}: raw kafkajs consume, events/s`, Math.round(f.rawRate)],
         [`${tag}: raw consume + Avro decode, events/s`, Math.round(f.rawDecodeRate)],
+        [`${tag}: runner + decode, no-op transform, events/s`, Math.round(f.runnerRate)],
         [`${tag}: drift processor, events/s`, Math.round(f.driftRate)],
-        [`${tag}: drift / raw+decode`, `${round((f.driftRate / f.rawDecodeRate) * 100, 1)} %`],
+        [
+          `${tag}: drift vs raw+decode / vs no-op runner`,
+          `${round((f.driftRate / f.rawDecodeRate) * 100, 1)} % / ${round((f.driftRate / f.runnerRate) * 100, 1)} %`,
+        ],
         [`${tag}: processor RSS idle → peak, MiB`, `${round(f.idleRssMiB, 1)} → ${round(f.peakRssMiB, 1)}`],
         [`${tag}: window state (all partitions), KiB`, `${round(f.stateKiB, 1)} (${f.openWindows} open window per partition)`],
         [`${tag}: reports produced`, f.reports],
@@ -324,12 +369,14 @@ export async function run(args: string[]): Promise<void> {
       events_10: narrow.events,
       raw_consume_per_s_10: Math.round(narrow.rawRate),
       raw_decode_per_s_10: Math.round(narrow.rawDecodeRate),
+      noop_runner_per_s_10: Math.round(narrow.runnerRate),
       drift_per_s_10: Math.round(narrow.driftRate),
       peak_rss_mib_10: round(narrow.peakRssMiB, 1),
       state_kib_10: round(narrow.stateKiB, 1),
       events_1000: wide.events,
       raw_consume_per_s_1000: Math.round(wide.rawRate),
       raw_decode_per_s_1000: Math.round(wide.rawDecodeRate),
+      noop_runner_per_s_1000: Math.round(wide.runnerRate),
       drift_per_s_1000: Math.round(wide.driftRate),
       peak_rss_mib_1000: round(wide.peakRssMiB, 1),
       state_kib_1000: round(wide.stateKiB, 1),

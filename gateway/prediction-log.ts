@@ -199,7 +199,9 @@ export class PredictionLog implements PredictionSink {
   async close(timeoutMs = 5_000): Promise<void> {
     this.#stopping = true;
     this.#wake?.();
-    await Promise.race([this.#loop ?? Promise.resolve(), sleep(timeoutMs)]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#loop ?? Promise.resolve(), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
     if (this.#queue.length > 0) this.#drop(this.#queue.splice(0).length, 'shutdown');
     await this.#producer?.disconnect().catch(() => undefined);
   }

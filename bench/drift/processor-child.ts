@@ -57,6 +57,10 @@ const processor = await createDriftProcessor(
   },
 );
 let peak = process.memoryUsage.rss();
+// Before the first record: connected, registry schemas fetched, nothing counted.
+process.stdout.write(
+  `${JSON.stringify({ t: Date.now(), recordsIn: 0, folded: 0, reports: 0, rssMiB: peak / 1048576, heapMiB: process.memoryUsage().heapUsed / 1048576 })}\n`,
+);
 const timer = setInterval(async () => {
   const rss = process.memoryUsage.rss();
   peak = Math.max(peak, rss);

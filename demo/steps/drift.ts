@@ -26,7 +26,6 @@ import { deterministicUuid } from '../../models/scoring.ts';
 import { loadServingSettings, openArtifactStore } from '../../models/settings.ts';
 import { createArchiver } from '../../processors/archiver/index.ts';
 import { type BaselineSource, registryBaselines } from '../../processors/drift/baselines.ts';
-import { numericBaseline } from '../../processors/drift/binning.ts';
 import { createDriftProcessor } from '../../processors/drift/index.ts';
 import { type DriftWindowRow, readDriftReports, readRetrainRequests } from '../../processors/drift/queries.ts';
 import { DEFAULT_DRIFT_SETTINGS } from '../../processors/drift/settings.ts';
@@ -34,7 +33,8 @@ import { createFeedbackJoiner } from '../../processors/feedback-joiner/index.ts'
 import { readQuality } from '../../processors/feedback-joiner/quality.ts';
 import { CONTRACTS, type DriftBaseline, type FeedbackInput, type PredictionInput, SchemaCodec } from '../../schemas/index.ts';
 import { TOPICS } from '../../topics/catalogue.ts';
-import { type Transaction, take, transactions } from '../generator.ts';
+import { numericBaseline } from '../../trainers/baseline.ts';
+import { type Transaction, transactions } from '../generator.ts';
 
 const FEATURES = ['amount', 'hour_of_day', 'distance_from_home_km', 'merchant_risk'] as const;
 const row = (t: Transaction) => [t.amount, t.hourOfDay, t.distanceFromHomeKm, t.merchantRisk];
@@ -52,6 +52,17 @@ async function score(model: LoadedModel, txs: readonly Transaction[]): Promise<F
   });
   const result = await model.score(input, txs.length);
   return result.outputs[0] as Float32Array;
+}
+
+/** The next `n` items of a running generator (a `for…of` with `break` would close it). */
+function pull<T>(source: Iterator<T>, n: number): T[] {
+  const out: T[] = [];
+  for (let i = 0; i < n; i++) {
+    const next = source.next();
+    if (next.done) break;
+    out.push(next.value);
+  }
+  return out;
 }
 
 const indent = (text: string, by = '      ') =>
@@ -80,7 +91,11 @@ export async function driftStep(
   try {
     // 1. Two versions, each with the baseline of its training sample: quantile bins per feature and of its score.
     const store = openArtifactStore(loadServingSettings(config));
-    const sample = take(transactions({ seed: seed + 1 }), 20_000);
+    // One stream of payments: the first 20 000 are the training sample, the live traffic continues it (same
+    // cards and merchants, new payments). Gaps of hours make the hour of day vary from payment to payment.
+    const stream = (amountInflation = 1) => transactions({ seed, meanGapMs: 10 * 3_600_000, amountInflation });
+    const normal = stream();
+    const sample = pull(normal, 20_000);
     const loaded: LoadedModel[] = [];
     const versions: string[] = [];
     for (const v of VERSIONS) {
@@ -118,11 +133,11 @@ export async function driftStep(
     );
 
     // 2. The archiver, the feedback joiner and a drift processor (5 s windows) watching these two versions.
-    const metrics = createRegistry('demo-drift', { defaultMetrics: false });
-    const archiver = await createArchiver(config, { logger, metrics });
+    const metrics = (name: string) => createRegistry(name, { defaultMetrics: false });
+    const archiver = await createArchiver(config, { logger, metrics: metrics('demo-archiver') });
     const joiner = await createFeedbackJoiner(
       config,
-      { logger, metrics },
+      { logger, metrics: metrics('demo-feedback-joiner') },
       { startFrom: 'earliest', settings: { waitMs: 5_000 } },
     );
     const all = registryBaselines(registry.follower, logger);
@@ -161,8 +176,9 @@ export async function driftStep(
     const producer = createProducer(createKafka(config.kafka, logger, 'demo-drift'));
     await producer.connect();
     stops.push(() => producer.disconnect());
-    const normal = transactions({ seed });
-    const inflated = transactions({ seed: seed + 2, amountInflation: 1.8 });
+    // The same stream with amounts ×1.8 (the generator's distribution shift), joined where the normal one is then.
+    let inflated: Iterator<Transaction> | undefined;
+    let used = sample.length;
     await sleep(windowMs - (Date.now() % windowMs)); // start on a window boundary
     const start = Date.now();
     const shiftAt = start + 3 * windowMs;
@@ -172,7 +188,13 @@ export async function driftStep(
     io.out(`    ${perSecond} payments/s from ${clock(start)} UTC; amounts ×1.8 from ${clock(shiftAt)}; until ${clock(end)} ...`);
     for (let tick = start; Date.now() < end + windowMs; tick += tickMs) {
       const now = Date.now();
-      const txs = take(now < shiftAt ? normal : inflated, Math.round((perSecond * tickMs) / 1000));
+      const n = Math.round((perSecond * tickMs) / 1000);
+      if (now >= shiftAt && !inflated) {
+        inflated = stream(1.8);
+        pull(inflated, used);
+      }
+      const txs = pull(inflated ?? normal, n);
+      used += txs.length;
       const scores = await Promise.all(loaded.map((m) => score(m, txs)));
       const messages: { predictions: ProducerMessage[]; feedback: ProducerMessage[] } = { predictions: [], feedback: [] };
       txs.forEach((t, i) => {

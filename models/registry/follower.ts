@@ -10,7 +10,6 @@ import { hostname } from 'node:os';
 import { errorMessage } from '../../kernel/errors.ts';
 import { type Consumer, createAdmin, createConsumer, type Kafka } from '../../kernel/kafka.ts';
 import type { Logger } from '../../kernel/log.ts';
-import { sleep } from '../../kernel/retry.ts';
 import { CONTRACTS, type ModelLifecycleEvent, type SchemaCodec } from '../../schemas/index.ts';
 import { TOPICS } from '../../topics/catalogue.ts';
 import { applyEvent } from './fold.ts';
@@ -148,12 +147,13 @@ export class RegistryFollower {
   /** Resolves once the log present at start has been folded. */
   async waitUntilCaughtUp(timeoutMs = 60_000): Promise<RegistryState> {
     if (!this.#caughtUp) {
-      await Promise.race([
-        new Promise<void>((resolve) => this.#caughtUpWaiters.push(resolve)),
-        sleep(timeoutMs).then(() => {
-          if (!this.#caughtUp) throw new Error(`registry log not folded within ${timeoutMs} ms`);
-        }),
-      ]);
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`registry log not folded within ${timeoutMs} ms`)), timeoutMs);
+        this.#caughtUpWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
     }
     return this.#state;
   }

@@ -43,7 +43,7 @@ export function retrainDecision(input: RetrainDecisionInput): RetrainDecision {
   if (inCooldown(input.windowEnd, input.lastRequestWindowEnd, input.cooldownMs))
     return { kind: 'cooling-down', until: (input.lastRequestWindowEnd as number) + input.cooldownMs, alerts: alerts.length };
   const top = alerts[0] as DriftReportInput;
-  const names = [...new Set(alerts.map((a) => a.feature))];
+  const names = [...new Set(alerts.map((a) => (a.target === 'PREDICTION' ? `${a.feature} (the score)` : a.feature)))];
   return {
     kind: 'request',
     request: {
@@ -57,7 +57,7 @@ export function retrainDecision(input: RetrainDecisionInput): RetrainDecision {
         summary:
           `PSI of ${top.feature} at ${(top.psi ?? 0).toFixed(3)} (alert band ≥ ${top.alert_threshold}) for ${input.model} ` +
           `${top.model_version} in window ${iso(input.windowStart)}–${iso(input.windowEnd)}; ` +
-          `${names.length} feature${names.length === 1 ? '' : 's'} over the band: ${names.join(', ')}`,
+          `over the band: ${names.join(', ')}`,
         drift: alerts.map((r) => ({
           report_event_id: r.event_id,
           model_version: r.model_version,

@@ -3,7 +3,8 @@
  * `bin_edges` make k+1 bins — bin i holds v with edges[i-1] <= v < edges[i], the outer bins open-ended —
  * and a categorical one has a bin per known category plus a last bin for unseen ones. Edges come from
  * the training set and are never re-derived from live data, so every window of a version is scored on
- * the same bins and identical data always gives identical counts.
+ * the same bins and identical data always gives identical counts. Baselines are built by the trainer
+ * (`trainers/baseline.ts`) with this very rule, so its proportions match what is counted here.
  */
 import type { FeatureBaseline } from '../../schemas/index.ts';
 
@@ -55,10 +56,11 @@ function asNumber(value: unknown): number | null {
   return null;
 }
 
-function asCategory(value: unknown): string | null {
+/** Booleans are the categories `true` and `false`; so are 1/0 when the baseline's categories are those (booleans logged as numbers). */
+function asCategory(value: unknown, booleanLike: boolean): string | null {
   if (typeof value === 'string') return value;
   if (typeof value === 'boolean') return value ? 'true' : 'false';
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'number' && Number.isFinite(value)) return booleanLike ? (value >= 0.5 ? 'true' : 'false') : String(value);
   return null;
 }
 
@@ -107,6 +109,7 @@ export function compileBinner(baseline: FeatureBaseline): Binner {
       );
     const unseen = categories.length;
     const bins = categories.length + 1;
+    const booleanLike = index.has('true') && index.has('false');
     return {
       feature,
       kind: 'CATEGORICAL',
@@ -115,7 +118,7 @@ export function compileBinner(baseline: FeatureBaseline): Binner {
       edges: [],
       categories,
       index(value) {
-        const c = asCategory(value);
+        const c = asCategory(value, booleanLike);
         if (c === null) return -1;
         return index.get(c) ?? unseen + bins;
       },
@@ -125,61 +128,4 @@ export function compileBinner(baseline: FeatureBaseline): Binner {
     };
   }
   throw new Error(`${feature}: baseline kind ${baseline.kind} cannot be binned`);
-}
-
-/**
- * A numeric baseline from a training sample: `bins` quantile bins (edges at the i/bins quantiles,
- * repeated edges merged), proportions measured by binning the sample itself, min, max, null rate.
- * What a trainer records with a version; tests, the demo and the benchmark use it too.
- */
-export function numericBaseline(feature: string, sample: ReadonlyArray<number | null>, bins = 10): FeatureBaseline {
-  const values = sample.filter((v): v is number => v !== null && Number.isFinite(v)).sort((a, b) => a - b);
-  if (values.length === 0) throw new Error(`${feature}: no values to build a baseline from`);
-  const edges: number[] = [];
-  for (let i = 1; i < bins; i++) {
-    const edge = values[Math.min(values.length - 1, Math.floor((i * values.length) / bins))] as number;
-    if (edge > (values[0] as number) && (edges.length === 0 || edge > (edges[edges.length - 1] as number))) edges.push(edge);
-  }
-  const counts = new Array<number>(edges.length + 1).fill(0);
-  for (const v of values) {
-    const bin = numericBin(edges, v);
-    counts[bin] = (counts[bin] as number) + 1;
-  }
-  return {
-    feature,
-    kind: 'NUMERIC',
-    bin_edges: edges,
-    categories: [],
-    proportions: counts.map((c) => c / values.length),
-    min: values[0] as number,
-    max: values[values.length - 1] as number,
-    null_rate: (sample.length - values.length) / sample.length,
-    count: values.length,
-  };
-}
-
-/** A categorical baseline: categories by descending frequency (ties by name), an empty unseen bin. */
-export function categoricalBaseline(feature: string, sample: ReadonlyArray<string | null>): FeatureBaseline {
-  const counts = new Map<string, number>();
-  let present = 0;
-  for (const v of sample) {
-    if (v === null) continue;
-    present++;
-    counts.set(v, (counts.get(v) ?? 0) + 1);
-  }
-  if (present === 0) throw new Error(`${feature}: no values to build a baseline from`);
-  const categories = [...counts.keys()].sort(
-    (a, b) => (counts.get(b) as number) - (counts.get(a) as number) || a.localeCompare(b),
-  );
-  return {
-    feature,
-    kind: 'CATEGORICAL',
-    bin_edges: [],
-    categories,
-    proportions: [...categories.map((c) => (counts.get(c) as number) / present), 0],
-    min: null,
-    max: null,
-    null_rate: (sample.length - present) / sample.length,
-    count: present,
-  };
 }

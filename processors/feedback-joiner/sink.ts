@@ -110,6 +110,9 @@ export function joinerSink(
   const firstSeen = new Map<string, number>();
   /** Newest labelled prediction time per model, for the quality gauges. */
   const touched = new Map<string, number>();
+  /** Models whose gauges are behind, and the refresh pass running, if any. */
+  const stale = new Set<string>();
+  let refreshing: Promise<void> | undefined;
 
   async function refreshQuality(models: Iterable<string>): Promise<void> {
     if (!metrics) return;
@@ -149,6 +152,8 @@ export function joinerSink(
     refreshQuality,
     async write(labels, signal) {
       const started = now();
+      // Labels of chunks abandoned in a rebalance are never written here: forget them after a while.
+      for (const [id, at] of firstSeen) if (started - at > Math.max(10 * settings.waitMs, 600_000)) firstSeen.delete(id);
       for (const l of labels) if (!firstSeen.has(l.event_id)) firstSeen.set(l.event_id, started);
       const outcomes: OutcomeRow[] = [];
       let waiting = [...labels];
@@ -198,12 +203,21 @@ export function joinerSink(
           { labels: waiting.map((l) => l.event_id).slice(0, 10), count: waiting.length },
           'labels without a prediction recorded as unmatched',
         );
-      // Gauges are a derived view: refreshed in the background, never holding up the commit.
-      const models = new Set(outcomes.map((o) => o.model_name));
-      if (models.size > 0)
-        refreshQuality(models).catch((error: unknown) =>
-          logger.warn({ err: errorMessage(error) }, 'quality gauges not refreshed'),
-        );
+      // Gauges are a derived view: refreshed in the background, one pass at a time, never holding up the commit.
+      for (const o of outcomes) stale.add(o.model_name);
+      if (stale.size > 0 && !refreshing) {
+        refreshing = (async () => {
+          while (stale.size > 0) {
+            const models = [...stale];
+            stale.clear();
+            await refreshQuality(models).catch((error: unknown) =>
+              logger.warn({ err: errorMessage(error) }, 'quality gauges not refreshed'),
+            );
+          }
+        })().finally(() => {
+          refreshing = undefined;
+        });
+      }
     },
     ...(options.close ? { close: options.close } : {}),
   };

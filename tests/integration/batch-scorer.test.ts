@@ -111,7 +111,7 @@ describe('batch scorer', () => {
       timeoutMs: 60_000,
       intervalMs: 50,
     });
-    mark('600 rows');
+    mark('first batches committed');
     first.kill('SIGKILL');
     expect((await exited(first)).signal).toBe('SIGKILL');
     const partial = await predictionCount();

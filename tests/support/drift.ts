@@ -5,8 +5,8 @@
  */
 import { seededRandom } from '../../demo/generator.ts';
 import { deterministicUuid } from '../../models/scoring.ts';
-import { categoricalBaseline, numericBaseline } from '../../processors/drift/binning.ts';
 import type { DriftBaseline, PredictionInput } from '../../schemas/index.ts';
+import { categoricalBaseline, numericBaseline } from '../../trainers/baseline.ts';
 
 export const DRIFT_FEATURES = ['x_norm', 'x_wide', 'x_exp', 'channel'] as const;
 export const CHANNELS = ['web', 'app', 'pos'] as const;

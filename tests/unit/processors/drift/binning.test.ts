@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { categoricalBaseline, compileBinner, numericBaseline, numericBin } from '../../../../processors/drift/binning.ts';
+import { compileBinner, numericBin } from '../../../../processors/drift/binning.ts';
 import type { FeatureBaseline } from '../../../../schemas/index.ts';
+import { categoricalBaseline, numericBaseline } from '../../../../trainers/baseline.ts';
 
 const numeric = (edges: number[], proportions: number[], extra: Partial<FeatureBaseline> = {}): FeatureBaseline => ({
   feature: 'amount',
@@ -40,20 +41,23 @@ describe('numeric bins', () => {
     expect(() => compileBinner(numeric([10], [1]))).toThrow(/2 proportions/);
   });
 
-  it('builds quantile baselines whose proportions describe the sample', () => {
-    const sample = Array.from({ length: 1000 }, (_, i) => i);
-    const baseline = numericBaseline('x', [...sample, null], 4);
-    expect(baseline.bin_edges).toEqual([250, 500, 750]);
-    expect(baseline.proportions).toEqual([0.25, 0.25, 0.25, 0.25]);
-    expect(baseline).toMatchObject({ min: 0, max: 999, count: 1000, null_rate: 1 / 1001 });
-    // Repeated values merge edges rather than making empty bins.
-    const lumpy = numericBaseline('y', [...Array(90).fill(0), ...Array.from({ length: 10 }, (_, i) => i + 1)], 10);
-    expect(lumpy.bin_edges).toEqual([1]);
-    expect(lumpy.proportions).toEqual([0.9, 0.1]);
+  it("counts a training sample exactly as the trainer's baseline says (same rule on both sides)", () => {
+    const sample = Array.from({ length: 1000 }, (_, i) => ((i * 7919) % 1000) / 10);
+    const baseline = numericBaseline('x', sample, 10);
+    const binner = compileBinner(baseline);
+    const counts = new Array(binner.bins).fill(0);
+    for (const v of sample) counts[binner.place(v)?.bin as number]++;
+    expect(counts.map((c) => c / sample.length)).toEqual(baseline.proportions);
+    expect(sample.every((v) => binner.place(v)?.outOfRange === false)).toBe(true);
   });
 });
 
 describe('categorical bins', () => {
+  it('reads booleans, and 1/0 for boolean categories, as `true`/`false`', () => {
+    const binner = compileBinner(categoricalBaseline('flag', ['true', 'false', 'false'], { categories: ['false', 'true'] }));
+    expect([true, false, 1, 0, 0.7].map((v) => binner.place(v)?.bin)).toEqual([1, 0, 1, 0, 1]);
+  });
+
   it('has a bin per category plus one for unseen values (out of range)', () => {
     const binner = compileBinner(categoricalBaseline('category', ['a', 'b', 'b', 'c', 'b', null]));
     expect(binner.categories).toEqual(['b', 'a', 'c']);
