@@ -48,6 +48,10 @@ function child(script: string, env: Record<string, string>): ChildProcess & { re
     env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1', RHEO_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  // Never leave a child behind, whatever happens to this process.
+  const kill = () => proc.kill('SIGTERM');
+  process.once('exit', kill);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
   const ready = new Promise<string>((resolve, reject) => {
     proc.stdout?.on('data', (chunk: Buffer) => {
       const match = /(?:listening(?: on)?) (http:\/\/\S+)/.exec(chunk.toString());
@@ -288,7 +292,7 @@ export async function run(args: string[]): Promise<void> {
     ['scorer / raw consume', `${round(scorerRate / rawRate, 2)}`],
     ['producing the requests', `${Math.round(events / produceSeconds)} events/s`],
     [
-      'hot swap (event acked → gateway answers with new version)',
+      'hot swap (command issued → gateway answers with new version)',
       `p50 ${swapSummary.p50_ms} ms, max ${swapSummary.max_ms} ms over ${swaps.length} swaps`,
     ],
     ['targets', '≥ 10k predictions/s at p99 ≤ 10 ms; ≥ 20k streamed events/s'],

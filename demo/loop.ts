@@ -19,7 +19,9 @@ import { CONTRACTS, type FeedbackInput, type PredictionInput, SchemaCodec, Schem
 import { ensureTopics } from '../topics/admin.ts';
 import { catalogue, TOPICS, valueSubject } from '../topics/catalogue.ts';
 import { fraudSignal, type Transaction, take, transactions } from './generator.ts';
+import { driftStep } from './steps/drift.ts';
 import { featuresStep } from './steps/features.ts';
+import { servingStep } from './steps/serving.ts';
 import { trainingStep } from './steps/training.ts';
 
 const MODEL = 'fraud_detector';
@@ -189,7 +191,13 @@ export async function runDemo(io: CliIO, options: { transactions?: number } = {}
   step(7, 'Training: a retraining request → trainer → point-in-time training set → TensorFlow.js → ONNX → registry');
   await trainingStep(io, { config, logger });
 
-  step(8, 'Where to look');
+  step(8, 'Serving: registry stages and approvals, the gateway (ONNX Runtime), canary and rollback');
+  await servingStep(io, { config, logger });
+
+  step(9, 'Feedback and drift: labels joined to predictions, live quality, a distribution shift, a retraining request');
+  await driftStep(io, { config, logger });
+
+  step(10, 'Where to look');
   io.out('    npx rheo stack status            services, ports, pids');
   io.out('    npx rheo topics list             the catalogue');
   io.out(

@@ -38,6 +38,15 @@ export function takeToken(bucket: Bucket, now: number, limit: { perSecond: numbe
 async function access(app: FastifyInstance, options: AccessOptions): Promise<void> {
   // Keys are compared by their SHA-256, so the lookup time does not depend on how much of a key matches.
   const keys = new Map(options.apiKeys.map((k) => [digest(k.key), k]));
+  // Digests of keys seen recently, so the hot path does not hash on every request; bounded against key spraying.
+  const seen = new Map<string, ApiKey | undefined>();
+  const lookup = (presented: string): ApiKey | undefined => {
+    if (seen.has(presented)) return seen.get(presented);
+    const key = keys.get(digest(presented));
+    if (seen.size >= 1024) seen.clear();
+    seen.set(presented, key);
+    return key;
+  };
   const buckets = new Map<string, Bucket>();
   app.decorateRequest('actor', '');
   app.decorateRequest('deadline', 0);
@@ -50,7 +59,7 @@ async function access(app: FastifyInstance, options: AccessOptions): Promise<voi
     const presented = presentedKey(request);
     if (!presented)
       throw new RheoError('UNAUTHENTICATED', 'an API key is required: send it as `x-api-key` or `Authorization: Bearer <key>`');
-    const key = keys.get(digest(presented));
+    const key = lookup(presented);
     if (!key) throw new RheoError('UNAUTHENTICATED', 'unknown API key');
     if (!key.scopes.includes(needed))
       throw new RheoError(

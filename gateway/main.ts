@@ -6,12 +6,13 @@
 
 import { RedisOnlineStore } from '../features/online/redis.ts';
 import { FeatureRegistry } from '../features/registry.ts';
-import { createRedis } from '../kernel/clients.ts';
+import { createClickHouse, createRedis } from '../kernel/clients.ts';
 import { loadConfig, type RheoConfig } from '../kernel/config.ts';
 import { createLogger, type Logger } from '../kernel/log.ts';
 import { describeServingSettings, loadServingSettings, type ServingSettings } from '../models/settings.ts';
 import { onlineFeatureLookup } from './feature-lookup.ts';
 import { featuresRoutes } from './features.ts';
+import { clickHouseMonitoringStore, monitoringRoutes } from './monitoring.ts';
 import { createGateway, type Gateway } from './server.ts';
 
 export interface RunningGateway extends Gateway {
@@ -28,10 +29,15 @@ export async function startGateway(
   const redis = createRedis(config, { lazyConnect: true });
   const online = new RedisOnlineStore(redis, { ownsClient: true });
   const features = FeatureRegistry.demo();
+  const clickhouse = createClickHouse(config);
   const gateway = await createGateway(config, settings, {
     logger,
     features: onlineFeatureLookup(online, features),
-    plugins: [async (app) => void (await app.register(featuresRoutes, { online, registry: features }))],
+    plugins: [
+      async (app) => void (await app.register(featuresRoutes, { online, registry: features })),
+      async (app) =>
+        void (await app.register(monitoringRoutes, { store: clickHouseMonitoringStore(clickhouse, config.clickhouse.database) })),
+    ],
   });
   const url = await gateway.app.listen({
     host: options.host ?? settings.gateway.host,
@@ -44,6 +50,7 @@ export async function startGateway(
     async close() {
       await gateway.close();
       redis.disconnect();
+      await clickhouse.close();
     },
   };
 }

@@ -200,7 +200,10 @@ export class PredictionLog implements PredictionSink {
     this.#stopping = true;
     this.#wake?.();
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.#loop ?? Promise.resolve(), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    await Promise.race([
+      this.#loop ?? Promise.resolve(),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+    ]);
     clearTimeout(timer);
     if (this.#queue.length > 0) this.#drop(this.#queue.splice(0).length, 'shutdown');
     await this.#producer?.disconnect().catch(() => undefined);

@@ -43,6 +43,8 @@ export async function buildGatewayApp(
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : {}),
     logController: new LogController({ disableRequestLogging: true }),
+    // No child logger per request (it costs more than the hot path's own work); request.log is the gateway's logger.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: g.bodyLimitBytes,
     requestTimeout: Math.max(g.requestTimeoutMs * 5, 10_000),
     keepAliveTimeout: 65_000,
@@ -56,6 +58,8 @@ export async function buildGatewayApp(
     },
   });
   app.decorate('rheo', services);
+  // JSON only: any other body type is a 415, not a string that fails validation.
+  app.removeContentTypeParser('text/plain');
   const requestSeconds = new Histogram({
     name: 'rheo_gateway_request_seconds',
     help: 'Gateway request latency by route and status class.',

@@ -103,7 +103,6 @@ export interface RheoConfig {
   stackDir: string;
 }
 
-
 /** Parses and validates the environment; throws ConfigError naming every bad variable at once. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RheoConfig {
   const parsed = EnvSchema.safeParse(pickRheoVariables(env));

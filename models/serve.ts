@@ -227,7 +227,7 @@ export class ScoringService {
           const merged = mergeInputs(session, job.instance, online.get(job.index), this.features !== undefined);
           const problem = writeFeatureRow(session.spec.inputs, merged, rows, good.length * width);
           if (problem) {
-            out[k] = { ok: false, error: inputError(options.model, version, problem, this.features !== undefined) };
+            out[k] = { ok: false, error: inputError(options.model, session, problem, this.features !== undefined) };
             continue;
           }
           values.push(merged);
@@ -311,10 +311,11 @@ function mergeInputs(
 
 function inputError(
   model: string,
-  version: string,
+  session: LoadedModel,
   problem: { missing: string[]; invalid: string[] },
   hasStore: boolean,
 ): RheoError {
+  const version = session.version;
   if (problem.invalid.length > 0)
     return new RheoError(
       'BAD_REQUEST',
@@ -323,11 +324,20 @@ function inputError(
         details: { invalid: problem.invalid },
       },
     );
-  return new RheoError(
-    'FEATURES_MISSING',
-    `${model}@${version} needs ${problem.missing.join(', ')}: not in the request${hasStore ? ' nor in the online store' : ' (and no online store is configured)'}`,
-    { details: { missing: problem.missing } },
-  );
+  const online = new Set(session.spec.inputs.filter((i) => i.feature_group !== null).map((i) => i.name));
+  const fromRequest = problem.missing.filter((name) => !online.has(name));
+  const fromStore = problem.missing.filter((name) => online.has(name));
+  const parts = [
+    ...(fromRequest.length ? [`request inputs ${fromRequest.join(', ')}`] : []),
+    ...(fromStore.length
+      ? [
+          `online features ${fromStore.join(', ')} (not in the request${hasStore ? ', nor in the online store for this entity' : '; no online store is configured'})`,
+        ]
+      : []),
+  ];
+  return new RheoError('FEATURES_MISSING', `${model}@${version} needs ${parts.join(' and ')}`, {
+    details: { missing: problem.missing },
+  });
 }
 
 /** Deterministic event and prediction ids from a source id (a PredictionRequest's event id, a batch row key). */

@@ -107,7 +107,12 @@ export async function runBatchScore(deps: BatchDeps, options: BatchJobOptions): 
   const predictionsCodec = await deps.codec.forTopic(TOPICS.predictions.name, CONTRACTS.Prediction);
   // Connecting the transactional producer fences any earlier run of this job and aborts its open transaction.
   // A short transaction timeout bounds how long a killed job's open transaction holds back read_committed readers.
-  const producer = createProducer(deps.kafka, { transactionalId: `rheo-batch-${job}`, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 10_000 });
+  const producer = createProducer(deps.kafka, {
+    transactionalId: `rheo-batch-${job}`,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    transactionTimeout: 10_000,
+  });
   await producer.connect();
   try {
     const previous = await readCheckpoint(deps.kafka, job);

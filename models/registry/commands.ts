@@ -214,6 +214,7 @@ function findRequest(model: ModelState, requestId: string | undefined, version: 
     return request;
   }
   if (!version) throw new RheoError('BAD_REQUEST', 'name the request (request id) or the version whose pending request it is');
+  if (!model.versions.has(version)) throw new RheoError('MODEL_NOT_FOUND', `${model.name}@${version} is not registered`);
   const pending = [...model.requests.values()].filter((r) => r.version === version && r.status === 'PENDING');
   if (pending.length === 0)
     throw new RheoError('ILLEGAL_TRANSITION', `${model.name}@${version} has no pending transition request`);

@@ -105,7 +105,8 @@ describe('batch scorer', () => {
     const args = ['--query', query, '--batch-size', '200', '--job', job];
 
     const t0 = Date.now();
-    const mark = (what: string) => process.env.RHEO_TEST_TRACE && process.stderr.write(`[batch-test] ${what} at ${Date.now() - t0} ms\n`);
+    const mark = (what: string) =>
+      process.env.RHEO_TEST_TRACE && process.stderr.write(`[batch-test] ${what} at ${Date.now() - t0} ms\n`);
     const first = score(args);
     await waitFor('some batches committed', async () => (await predictionCount()).rows >= 400, {
       timeoutMs: 60_000,

@@ -87,7 +87,10 @@ function malformed(random: () => number, i: number): { path: string; body: strin
     () => ({ body: { ...good, extra: 1 } }),
     () => ({ body: { model } }),
     () => ({ body: { ...good, instances: [] } }),
-    () => ({ path: '/v1/predict', body: { model, instances: Array.from({ length: 300 }, () => ({ entity_id: 'x', inputs: X })) } }),
+    () => ({
+      path: '/v1/predict',
+      body: { model, instances: Array.from({ length: 300 }, () => ({ entity_id: 'x', inputs: X })) },
+    }),
     () => ({ body: { model, instances: [{ inputs: X }] } }),
     () => ({ body: { ...good, model: `nope_${i}` } }), // unknown model: 404
     () => ({ body: { ...good, version: '9.9.9' } }),
