@@ -69,8 +69,6 @@ export async function createScorer(
     metrics,
     startFrom: 'latest',
     maxChunkRecords: settings.scorer.chunkRecords,
-    // Every partition in flight at once: the sink's producer pool overlaps their round trips.
-    partitionsConsumedConcurrently: TOPICS.predictionRequests.partitions,
     ...options,
   });
   return {
