@@ -9,6 +9,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['tests/unit/**/*.test.ts'],
+          // Unit tests see the default local-stack ports whatever stack the developer runs beside them.
+          env: { RHEO_STACK_PORT_OFFSET: '0' },
           testTimeout: 20_000,
         },
       },
