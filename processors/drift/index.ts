@@ -10,6 +10,7 @@
  *
  * Run: `node processors/drift/index.ts --from earliest|latest [--group-id <id>]`.
  */
+
 import { createRedis, type Redis } from '../../kernel/clients.ts';
 import { loadConfig, type RheoConfig } from '../../kernel/config.ts';
 import { errorMessage } from '../../kernel/errors.ts';
@@ -19,6 +20,7 @@ import { createRegistry, type Registry } from '../../kernel/metrics.ts';
 import { RegistryFollower } from '../../models/registry/follower.ts';
 import { CONTRACTS, type Prediction, SchemaCodec } from '../../schemas/index.ts';
 import { TOPICS, type TopicEntry } from '../../topics/catalogue.ts';
+import { parseProcessorArgs } from '../runtime/args.ts';
 import { ProcessorRunner, type RunnerOptions, runUntilSignalled } from '../runtime/runner.ts';
 import type { ProcessorSpec } from '../runtime/types.ts';
 import { type BaselineSource, registryBaselines } from './baselines.ts';
@@ -232,21 +234,8 @@ export async function createDriftProcessor(
   };
 }
 
-/** `--from earliest|latest` (required) and `--group-id <id>`. */
-export function parseArgs(argv: readonly string[]): { startFrom: 'earliest' | 'latest'; groupId?: string } {
-  const value = (flag: string) => {
-    const i = argv.indexOf(flag);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const from = value('--from');
-  if (from !== 'earliest' && from !== 'latest')
-    throw new Error('--from earliest|latest is required: where a new consumer group starts is never implied');
-  const groupId = value('--group-id');
-  return { startFrom: from, ...(groupId ? { groupId } : {}) };
-}
-
 if (import.meta.main) {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseProcessorArgs(process.argv.slice(2));
   const config = loadConfig();
   const logger = createLogger('drift', { level: config.logLevel });
   const processor = await createDriftProcessor(config, { logger, metrics: createRegistry('drift') }, args);

@@ -10,6 +10,7 @@
  *
  * Run: `node processors/feedback-joiner/index.ts --from earliest|latest [--group-id <id>]`.
  */
+
 import { type ClickHouseClient, createClickHouse } from '../../kernel/clients.ts';
 import { loadConfig, type RheoConfig } from '../../kernel/config.ts';
 import { createKafka } from '../../kernel/kafka.ts';
@@ -17,6 +18,7 @@ import { createLogger, type Logger } from '../../kernel/log.ts';
 import { createRegistry, type Registry } from '../../kernel/metrics.ts';
 import { CONTRACTS, type Feedback, SchemaCodec } from '../../schemas/index.ts';
 import { TOPICS, type TopicEntry } from '../../topics/catalogue.ts';
+import { parseProcessorArgs } from '../runtime/args.ts';
 import { ProcessorRunner, type RunnerOptions, runUntilSignalled } from '../runtime/runner.ts';
 import type { ProcessorSpec } from '../runtime/types.ts';
 import type { LabelEvent } from './join.ts';
@@ -78,21 +80,8 @@ export async function createFeedbackJoiner(
   );
 }
 
-/** `--from earliest|latest` (required) and `--group-id <id>`. */
-export function parseArgs(argv: readonly string[]): { startFrom: 'earliest' | 'latest'; groupId?: string } {
-  const value = (flag: string) => {
-    const i = argv.indexOf(flag);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const from = value('--from');
-  if (from !== 'earliest' && from !== 'latest')
-    throw new Error('--from earliest|latest is required: where a new consumer group starts is never implied');
-  const groupId = value('--group-id');
-  return { startFrom: from, ...(groupId ? { groupId } : {}) };
-}
-
 if (import.meta.main) {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseProcessorArgs(process.argv.slice(2));
   const config = loadConfig();
   const logger = createLogger('feedback-joiner', { level: config.logLevel });
   const runner = await createFeedbackJoiner(config, { logger, metrics: createRegistry('feedback-joiner') }, args);

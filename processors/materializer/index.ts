@@ -21,6 +21,7 @@ import { createLogger, type Logger } from '../../kernel/log.ts';
 import { createRegistry, type Registry } from '../../kernel/metrics.ts';
 import { type AvroType, featureGroupContract, SchemaCodec } from '../../schemas/index.ts';
 import { featureTopic } from '../../topics/catalogue.ts';
+import { parseProcessorArgs } from '../runtime/args.ts';
 import { ProcessorRunner, type RunnerOptions, runUntilSignalled } from '../runtime/runner.ts';
 import type { ProcessorSpec } from '../runtime/types.ts';
 import { createMaterializerMetrics, featureStoresSink, type MaterializerMetrics } from './sink.ts';
@@ -109,21 +110,8 @@ export async function createMaterializer(
   });
 }
 
-/** `--from earliest|latest` (required) and `--group-id <id>` from argv. */
-export function parseArgs(argv: readonly string[]): { startFrom: 'earliest' | 'latest'; groupId?: string } {
-  const value = (flag: string) => {
-    const i = argv.indexOf(flag);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const from = value('--from');
-  if (from !== 'earliest' && from !== 'latest')
-    throw new Error('--from earliest|latest is required: where a new consumer group starts is never implied');
-  const groupId = value('--group-id');
-  return { startFrom: from, ...(groupId ? { groupId } : {}) };
-}
-
 if (import.meta.main) {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseProcessorArgs(process.argv.slice(2));
   const config = loadConfig();
   const logger = createLogger('materializer', { level: config.logLevel });
   const runner = await createMaterializer(config, { logger, metrics: createRegistry('materializer') }, args);
