@@ -14,11 +14,11 @@ import { createAdmin, createKafka } from '../kernel/kafka.ts';
 import type { Logger } from '../kernel/log.ts';
 import { createRegistry, Gauge, Histogram, LATENCY_BUCKETS_S, type Registry } from '../kernel/metrics.ts';
 import { sleep } from '../kernel/retry.ts';
+import { createFollowingHost } from '../models/host/following.ts';
 import { ModelHost } from '../models/host/host.ts';
 import { RegistryClient } from '../models/registry/client.ts';
-import { RegistryFollower } from '../models/registry/follower.ts';
 import { type FeatureLookup, ScoringService } from '../models/serve.ts';
-import { artifactResolver, openArtifactStore, type ServingSettings, servesFilter } from '../models/settings.ts';
+import { openArtifactStore, type ServingSettings } from '../models/settings.ts';
 import { CONTRACTS, SchemaCodec } from '../schemas/index.ts';
 import { TOPICS } from '../topics/catalogue.ts';
 import { accessPlugin } from './access.ts';
@@ -125,18 +125,15 @@ export async function createGateway(
   const metrics = options.metrics ?? createRegistry('gateway');
   const kafka = createKafka(config.kafka, logger, 'gateway');
   const codec = SchemaCodec.fromConfig(config.registry);
-  const follower = new RegistryFollower({ kafka, codec, logger });
-  const registry = new RegistryClient({ kafka, codec, logger, follower });
-  const host = new ModelHost({
-    artifacts: artifactResolver(settings),
+  const { follower, host } = createFollowingHost({
+    kafka,
+    codec,
     logger,
     metrics,
-    maxSessions: settings.host.maxSessions,
-    retryDelayMs: settings.host.retryDelayMs,
-    ...(servesFilter(settings) ? { serves: servesFilter(settings) } : {}),
+    settings,
     session: { maxBatchRows: settings.host.maxBatchRows, lingerMs: settings.host.lingerMs },
   });
-  follower.onChange((state) => void host.update(state));
+  const registry = new RegistryClient({ kafka, codec, logger, follower });
   const predictions = new PredictionLog({
     kafka: createKafka({ ...config.kafka, brokers: settings.gateway.predictionBrokers }, logger, 'gateway-predictions'),
     codec: () => codec.forTopic(TOPICS.predictions.name, CONTRACTS.Prediction),

@@ -11,10 +11,11 @@ import { loadConfig } from '../../kernel/config.ts';
 import { createKafka } from '../../kernel/kafka.ts';
 import { createLogger, type Logger } from '../../kernel/log.ts';
 import { createRegistry, type Registry } from '../../kernel/metrics.ts';
-import { ModelHost } from '../../models/host/host.ts';
-import { RegistryFollower } from '../../models/registry/follower.ts';
+import { createFollowingHost } from '../../models/host/following.ts';
+import type { ModelHost } from '../../models/host/host.ts';
+import type { RegistryFollower } from '../../models/registry/follower.ts';
 import { type FeatureLookup, ScoringService } from '../../models/serve.ts';
-import { artifactResolver, loadServingSettings, type ServingSettings, servesFilter } from '../../models/settings.ts';
+import { loadServingSettings, type ServingSettings } from '../../models/settings.ts';
 import { CONTRACTS, type PredictionInput, type PredictionRequest, SchemaCodec } from '../../schemas/index.ts';
 import { TOPICS } from '../../topics/catalogue.ts';
 import { ProcessorRunner, type RunnerOptions, runUntilSignalled } from '../runtime/runner.ts';
@@ -41,17 +42,14 @@ export async function createScorer(
   const kafka = createKafka(config.kafka, logger, 'scorer');
   const codec = SchemaCodec.fromConfig(config.registry);
   const predictions = await codec.forTopic(TOPICS.predictions.name, CONTRACTS.Prediction);
-  const follower = new RegistryFollower({ kafka, codec, logger });
-  const host = new ModelHost({
-    artifacts: artifactResolver(settings),
+  const { follower, host } = createFollowingHost({
+    kafka,
+    codec,
     logger,
     metrics,
-    maxSessions: settings.host.maxSessions,
-    retryDelayMs: settings.host.retryDelayMs,
-    ...(servesFilter(settings) ? { serves: servesFilter(settings) } : {}),
+    settings,
     session: { maxBatchRows: settings.scorer.batchSize, lingerMs: settings.scorer.lingerMs },
   });
-  follower.onChange((state) => void host.update(state));
   const sink = kafkaPredictionSink(kafka, predictions);
   const reader = CONTRACTS.PredictionRequest.type;
   const spec: ProcessorSpec<PredictionRequest, PredictionInput> = {
