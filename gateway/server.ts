@@ -15,7 +15,6 @@ import type { Logger } from '../kernel/log.ts';
 import { createRegistry, Gauge, Histogram, LATENCY_BUCKETS_S, type Registry } from '../kernel/metrics.ts';
 import { sleep } from '../kernel/retry.ts';
 import { createFollowingHost } from '../models/host/following.ts';
-import { ModelHost } from '../models/host/host.ts';
 import { RegistryClient } from '../models/registry/client.ts';
 import { type FeatureLookup, ScoringService } from '../models/serve.ts';
 import { openArtifactStore, type ServingSettings } from '../models/settings.ts';
