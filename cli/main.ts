@@ -45,10 +45,6 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand
     summary: "a model's drift reports per feature with PSI over time, and its retraining requests (report)",
     load: async () => (await import('./commands/drift.ts')).driftCommand,
   },
-  demo: {
-    summary: 'bring the stack up and run the end-to-end demo loop',
-    load: async () => (await import('./commands/demo.ts')).demoCommand,
-  },
   test: {
     summary: 'run the whole test suite, starting the local stack when it is not up',
     load: async () => (await import('./commands/test.ts')).testCommand,

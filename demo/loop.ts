@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CliIO } from '../cli/command.ts';
 import { table } from '../cli/format.ts';
+import { fraudSignal, type Transaction, take, transactions } from '../examples/fraud/generator.ts';
 import { createClickHouse } from '../kernel/clients.ts';
 import { loadConfig } from '../kernel/config.ts';
 import { createAdmin, createKafka, createProducer } from '../kernel/kafka.ts';
@@ -18,7 +19,6 @@ import { createArchiver } from '../processors/archiver/index.ts';
 import { CONTRACTS, type FeedbackInput, type PredictionInput, SchemaCodec, SchemaIncompatibleError } from '../schemas/index.ts';
 import { ensureTopics } from '../topics/admin.ts';
 import { catalogue, TOPICS, valueSubject } from '../topics/catalogue.ts';
-import { fraudSignal, type Transaction, take, transactions } from './generator.ts';
 import { driftStep } from './steps/drift.ts';
 import { featuresStep } from './steps/features.ts';
 import { servingStep } from './steps/serving.ts';

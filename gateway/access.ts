@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { RheoError } from '../kernel/errors.ts';
-import type { ApiKey } from '../models/settings.ts';
+import type { ApiKey } from './settings.ts';
 import type { Access } from './types.ts';
 
 export interface AccessOptions {

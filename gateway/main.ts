@@ -9,11 +9,11 @@ import { FeatureRegistry } from '../features/registry.ts';
 import { createClickHouse, createRedis } from '../kernel/clients.ts';
 import { loadConfig, type RheoConfig } from '../kernel/config.ts';
 import { createLogger, type Logger } from '../kernel/log.ts';
-import { describeServingSettings, loadServingSettings, type ServingSettings } from '../models/settings.ts';
 import { onlineFeatureLookup } from './feature-lookup.ts';
 import { featuresRoutes } from './features.ts';
 import { clickHouseMonitoringStore, monitoringRoutes } from './monitoring.ts';
 import { createGateway, type Gateway } from './server.ts';
+import { describeServingSettings, loadServingSettings, type ServingSettings } from './settings.ts';
 
 export interface RunningGateway extends Gateway {
   url: string;

@@ -7,17 +7,10 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RheoError } from '../kernel/errors.ts';
-import type { RegistryClient } from '../models/registry/client.ts';
-import type { RegistryCommand } from '../models/registry/commands.ts';
-import {
-  modelDetail,
-  modelSummary,
-  productionAt,
-  requireModel,
-  resolveVersion,
-  versionDetail,
-} from '../models/registry/queries.ts';
-import type { Stage } from '../models/registry/types.ts';
+import type { RegistryClient } from '../registry/client.ts';
+import type { RegistryCommand } from '../registry/commands.ts';
+import { modelDetail, modelSummary, productionAt, requireModel, resolveVersion, versionDetail } from '../registry/queries.ts';
+import type { Stage } from '../registry/types.ts';
 import type { ModelOutput, ValueType } from '../schemas/index.ts';
 
 const name = { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_.-]{0,127}$' };

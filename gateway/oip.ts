@@ -8,10 +8,10 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RheoError } from '../kernel/errors.ts';
-import { resolveVersion, sortedVersions } from '../models/registry/queries.ts';
-import type { ModelState } from '../models/registry/types.ts';
-import type { FeatureValues } from '../models/scoring.ts';
-import type { Instance, Scored } from '../models/serve.ts';
+import { resolveVersion, sortedVersions } from '../registry/queries.ts';
+import type { ModelState } from '../registry/types.ts';
+import type { FeatureValues } from '../serving/scoring.ts';
+import type { Instance, Scored } from '../serving/serve.ts';
 import { scoreAndLog } from './predict.ts';
 
 interface TensorInput {

@@ -7,8 +7,8 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RheoError } from '../kernel/errors.ts';
-import type { FeatureValues } from '../models/scoring.ts';
-import type { Instance, ScoreOutcome } from '../models/serve.ts';
+import type { FeatureValues } from '../serving/scoring.ts';
+import type { Instance, ScoreOutcome } from '../serving/serve.ts';
 
 interface InstanceBody {
   entity_id: string;

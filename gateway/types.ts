@@ -4,13 +4,13 @@
  */
 
 import type { Registry } from '../kernel/metrics.ts';
-import type { ArtifactStore } from '../models/artifacts/store.ts';
-import type { ModelHost } from '../models/host/host.ts';
-import type { RegistryClient } from '../models/registry/client.ts';
-import type { RegistryFollower } from '../models/registry/follower.ts';
-import type { ScoringService } from '../models/serve.ts';
-import type { ServingSettings } from '../models/settings.ts';
+import type { RegistryClient } from '../registry/client.ts';
+import type { RegistryFollower } from '../registry/follower.ts';
+import type { ArtifactStore } from '../serving/artifacts/store.ts';
+import type { ModelHost } from '../serving/host/host.ts';
+import type { ScoringService } from '../serving/serve.ts';
 import type { PredictionSink } from './prediction-log.ts';
+import type { ServingSettings } from './settings.ts';
 
 /** Who may call a route: anyone (health), a `predict` key, or an `admin` key. */
 export type Access = 'public' | 'predict' | 'admin';

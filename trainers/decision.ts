@@ -13,10 +13,11 @@
  * Each step looks at the folded state first, so carrying out a decision twice (a redelivered
  * request) changes nothing the second time.
  */
-import type { ArtifactStore } from '../models/artifacts/store.ts';
-import type { CommandResult, RegisterRequest } from '../models/registry/client.ts';
-import type { RegistryCommand } from '../models/registry/commands.ts';
-import type { RegistryState } from '../models/registry/types.ts';
+
+import type { CommandResult, RegisterRequest } from '../registry/client.ts';
+import type { RegistryCommand } from '../registry/commands.ts';
+import type { RegistryState } from '../registry/types.ts';
+import type { ArtifactStore } from '../serving/artifacts/store.ts';
 import type { GateAction, GateCheck } from './gate.ts';
 
 export const TRAINER_ACTOR = 'service:trainer';

@@ -7,7 +7,7 @@
  * numbers, so the registry events that carry the decision also carry the evidence.
  */
 import { RheoError } from '../kernel/errors.ts';
-import type { Stage } from '../models/registry/types.ts';
+import type { Stage } from '../registry/types.ts';
 import { HIGHER_IS_BETTER } from './models/metrics.ts';
 
 /** Weakest first: a request may lower a model's action, never raise it. */

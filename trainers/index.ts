@@ -6,7 +6,7 @@
 import { loadConfig } from '../kernel/config.ts';
 import { createLogger } from '../kernel/log.ts';
 import { createRegistry } from '../kernel/metrics.ts';
-import { runUntilSignalled } from '../processors/runtime/runner.ts';
+import { runUntilSignalled } from '../runtime/runner.ts';
 import { createTrainer } from './service.ts';
 
 export { connectRunDeps, createTrainer, type RunOutcome, type TrainerOptions } from './service.ts';

@@ -23,17 +23,17 @@
 
 import { ClickHouseOfflineStore } from '../features/offline/clickhouse.ts';
 import { FeatureRegistry } from '../features/registry.ts';
+import { artifactResolver, loadServingSettings, openArtifactStore } from '../gateway/settings.ts';
 import { createClickHouse } from '../kernel/clients.ts';
 import type { RheoConfig } from '../kernel/config.ts';
 import { errorMessage, isRetriable, type RheoError } from '../kernel/errors.ts';
 import { createKafka } from '../kernel/kafka.ts';
 import type { Logger } from '../kernel/log.ts';
 import type { Registry } from '../kernel/metrics.ts';
-import { RegistryClient } from '../models/registry/client.ts';
-import { artifactResolver, loadServingSettings, openArtifactStore } from '../models/settings.ts';
 import { ensureOfflineTables } from '../processors/archiver/index.ts';
-import { ProcessorRunner, type RunnerOptions } from '../processors/runtime/runner.ts';
-import type { ProcessorSpec, Rejection, SourceRecord } from '../processors/runtime/types.ts';
+import { RegistryClient } from '../registry/client.ts';
+import { ProcessorRunner, type RunnerOptions } from '../runtime/runner.ts';
+import type { ProcessorSpec, Rejection, SourceRecord } from '../runtime/types.ts';
 import { CONTRACTS, type RetrainRequest, SchemaCodec } from '../schemas/index.ts';
 import { TOPICS } from '../topics/catalogue.ts';
 import { ClickHouseLabelSource } from './data/labels.ts';

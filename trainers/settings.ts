@@ -1,6 +1,6 @@
 /**
  * Trainer settings from `RHEO_TRAINER_*` environment variables, validated, with defaults for the
- * local stack (the same pattern as `kernel/config.ts` and `models/settings.ts`).
+ * local stack (the same pattern as `kernel/config.ts` and `gateway/settings.ts`).
  */
 import { hostname } from 'node:os';
 import { z } from 'zod';

@@ -5,8 +5,8 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { compareSemver, isSemver } from '../models/registry/rules.ts';
-import type { ModelState, VersionState } from '../models/registry/types.ts';
+import { compareSemver, isSemver } from '../registry/rules.ts';
+import type { ModelState, VersionState } from '../registry/types.ts';
 
 /** The minor after the highest registered release (1.0.0 for a model's first), so retrained versions sort after their parents. */
 export function nextVersion(model: ModelState | undefined): string {
@@ -29,7 +29,7 @@ let cached: Promise<string> | undefined;
 
 /**
  * `RHEO_CODE_VERSION` when set (deployments stamp it), else the git commit of the checkout, with
- * `-dirty` when the training code (trainers/, models/onnx/) differs from it; `unknown` without git.
+ * `-dirty` when the training code (trainers/, serving/onnx/) differs from it; `unknown` without git.
  */
 export function codeVersion(): Promise<string> {
   cached ??= (async () => {
@@ -38,7 +38,7 @@ export function codeVersion(): Promise<string> {
     try {
       const { stdout } = await run('git', ['rev-parse', '--short=12', 'HEAD'], { cwd, timeout: 5_000 });
       const commit = stdout.trim();
-      const status = await run('git', ['status', '--porcelain', '--', 'trainers', 'models/onnx'], { cwd, timeout: 5_000 });
+      const status = await run('git', ['status', '--porcelain', '--', 'trainers', 'serving/onnx'], { cwd, timeout: 5_000 });
       return status.stdout.trim() === '' ? commit : `${commit}-dirty`;
     } catch {
       return 'unknown';

@@ -6,21 +6,14 @@
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
+import { loadServingSettings, openArtifactStore } from '../../gateway/settings.ts';
 import { loadConfig } from '../../kernel/config.ts';
 import { RheoError } from '../../kernel/errors.ts';
 import { createLogger } from '../../kernel/log.ts';
-import { RegistryClient } from '../../models/registry/client.ts';
-import type { RegistryCommand } from '../../models/registry/commands.ts';
-import {
-  modelDetail,
-  modelSummary,
-  productionAt,
-  requireModel,
-  resolveVersion,
-  versionDetail,
-} from '../../models/registry/queries.ts';
-import type { RegistryState, Stage } from '../../models/registry/types.ts';
-import { loadServingSettings, openArtifactStore } from '../../models/settings.ts';
+import { RegistryClient } from '../../registry/client.ts';
+import type { RegistryCommand } from '../../registry/commands.ts';
+import { modelDetail, modelSummary, productionAt, requireModel, resolveVersion, versionDetail } from '../../registry/queries.ts';
+import type { RegistryState, Stage } from '../../registry/types.ts';
 import type { ValueType } from '../../schemas/index.ts';
 import { type CliCommand, CliError, type CliIO } from '../command.ts';
 import { table } from '../format.ts';

@@ -5,18 +5,18 @@
  * command again) without repeating or skipping rows.
  */
 import { parseArgs } from 'node:util';
+import { artifactResolver, loadServingSettings } from '../../gateway/settings.ts';
 import { createClickHouse } from '../../kernel/clients.ts';
 import { loadConfig } from '../../kernel/config.ts';
 import { RheoError } from '../../kernel/errors.ts';
 import { createKafka } from '../../kernel/kafka.ts';
 import { createLogger } from '../../kernel/log.ts';
 import { createRegistry } from '../../kernel/metrics.ts';
-import { type BatchProgress, type BatchSource, runBatchScore } from '../../models/batch/job.ts';
-import { ModelHost } from '../../models/host/host.ts';
-import { RegistryFollower } from '../../models/registry/follower.ts';
-import { ScoringService } from '../../models/serve.ts';
-import { artifactResolver, loadServingSettings } from '../../models/settings.ts';
+import { RegistryFollower } from '../../registry/follower.ts';
 import { SchemaCodec } from '../../schemas/index.ts';
+import { type BatchProgress, type BatchSource, runBatchScore } from '../../serving/batch/job.ts';
+import { ModelHost } from '../../serving/host/host.ts';
+import { ScoringService } from '../../serving/serve.ts';
 import { TOPICS } from '../../topics/catalogue.ts';
 import { type CliCommand, CliError, type CliIO } from '../command.ts';
 

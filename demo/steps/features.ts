@@ -6,6 +6,8 @@
  */
 import type { CliIO } from '../../cli/command.ts';
 import { table } from '../../cli/format.ts';
+import { featureEvents } from '../../examples/fraud/feature-events.ts';
+import { take, transactions } from '../../examples/fraud/generator.ts';
 import { applyFeatureGroups } from '../../features/apply.ts';
 import { compareVersions, type FeatureRow } from '../../features/declaration.ts';
 import { cardActivity, merchantRisk } from '../../features/groups/index.ts';
@@ -24,8 +26,6 @@ import { createRegistry } from '../../kernel/metrics.ts';
 import { sleep } from '../../kernel/retry.ts';
 import { createMaterializer } from '../../processors/materializer/index.ts';
 import { SchemaCodec } from '../../schemas/index.ts';
-import { featureEvents } from '../feature-events.ts';
-import { take, transactions } from '../generator.ts';
 
 export async function featuresStep(
   io: CliIO,

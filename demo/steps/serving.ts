@@ -9,15 +9,15 @@
  */
 import type { CliIO } from '../../cli/command.ts';
 import { table } from '../../cli/format.ts';
+import { trainFraudModel } from '../../examples/fraud/fraud-model.ts';
+import { take, transactions } from '../../examples/fraud/generator.ts';
 import { startGateway } from '../../gateway/main.ts';
+import { loadServingSettings, openArtifactStore } from '../../gateway/settings.ts';
 import type { RheoConfig } from '../../kernel/config.ts';
 import { RheoError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/log.ts';
-import { RegistryClient } from '../../models/registry/client.ts';
-import { sortedVersions } from '../../models/registry/queries.ts';
-import { loadServingSettings, openArtifactStore } from '../../models/settings.ts';
-import { trainFraudModel } from '../fraud-model.ts';
-import { take, transactions } from '../generator.ts';
+import { RegistryClient } from '../../registry/client.ts';
+import { sortedVersions } from '../../registry/queries.ts';
 
 export const SERVING_DEMO_MODEL = 'fraud_serving_demo';
 const PREDICT_KEY = 'rheo-local-predict-key';

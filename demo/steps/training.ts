@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { CliIO } from '../../cli/command.ts';
+import { labeledHistory, landLabeledHistory } from '../../examples/fraud/labeled-history.ts';
 import type { RheoConfig } from '../../kernel/config.ts';
 import { createAdmin, createKafka, createProducer } from '../../kernel/kafka.ts';
 import type { Logger } from '../../kernel/log.ts';
@@ -19,7 +20,6 @@ import { catalogue, TOPICS } from '../../topics/catalogue.ts';
 import { auc } from '../../trainers/models/metrics.ts';
 import type { RunResult } from '../../trainers/run.ts';
 import { createTrainer, type RunOutcome } from '../../trainers/service.ts';
-import { labeledHistory, landLabeledHistory } from '../labeled-history.ts';
 
 export interface TrainingStepResult {
   model: string;

@@ -5,7 +5,7 @@
 import type { ClickHouseClient } from '../../kernel/clients.ts';
 import { RheoError } from '../../kernel/errors.ts';
 import { ident } from '../../kernel/sql.ts';
-import type { Sink } from '../runtime/types.ts';
+import type { Sink } from '../../runtime/types.ts';
 import type { TableRow } from './transform.ts';
 
 export function clickHouseRowSink(client: ClickHouseClient, database: string): Sink<TableRow> {

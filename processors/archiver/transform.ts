@@ -3,7 +3,7 @@
  * An event that cannot be mapped (a missing required field) is refused with the reason.
  */
 import { errorMessage } from '../../kernel/errors.ts';
-import type { SourceRecord, TransformResult } from '../runtime/types.ts';
+import type { SourceRecord, TransformResult } from '../../runtime/types.ts';
 import type { OfflineTable, Row } from './tables.ts';
 
 export interface TableRow {

@@ -4,8 +4,9 @@
  * only on the reports, never on when they were computed, and a replay decides the same. Windows of a
  * model are decided in window order (the sink guarantees it), all versions of one window together.
  */
-import { deterministicUuid } from '../../models/scoring.ts';
+
 import type { DriftReportInput, RetrainRequestInput } from '../../schemas/index.ts';
+import { deterministicUuid } from '../../serving/scoring.ts';
 
 export interface RetrainDecisionInput {
   model: string;

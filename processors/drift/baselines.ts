@@ -6,7 +6,7 @@
  */
 import type { Logger } from '../../kernel/log.ts';
 import { sleep } from '../../kernel/retry.ts';
-import type { RegistryFollower } from '../../models/registry/follower.ts';
+import type { RegistryFollower } from '../../registry/follower.ts';
 import type { DriftBaseline } from '../../schemas/index.ts';
 import { type Binner, compileBinner } from './binning.ts';
 import type { CompiledBaseline } from './transform.ts';

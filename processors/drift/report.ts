@@ -4,8 +4,9 @@
  * Ids and times are derived from the window, never from the clock, so a replay yields byte-identical
  * reports with the same `event_id`s, which every sink deduplicates on.
  */
-import { deterministicUuid } from '../../models/scoring.ts';
+
 import type { DriftReportInput, DriftTarget } from '../../schemas/index.ts';
+import { deterministicUuid } from '../../serving/scoring.ts';
 import type { Binner } from './binning.ts';
 import { driftStatus, kl, psi, type Thresholds } from './scores.ts';
 import type { CompiledBaseline, Counts, Fragment } from './transform.ts';

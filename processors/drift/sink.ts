@@ -5,7 +5,7 @@
  * retried write finds its state already stored and goes straight to reporting.
  */
 import { errorMessage, RheoError } from '../../kernel/errors.ts';
-import type { Sink } from '../runtime/types.ts';
+import type { Sink } from '../../runtime/types.ts';
 import type { DriftReporter } from './reporter.ts';
 import type { DriftStore } from './store.ts';
 import type { PartitionState, PartitionWrite } from './transform.ts';

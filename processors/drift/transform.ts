@@ -11,8 +11,8 @@
  * dead-letters them) and counted per slot for the reports' `dlq_count`.
  */
 
+import type { Rejection, SourceRecord } from '../../runtime/types.ts';
 import type { Prediction } from '../../schemas/index.ts';
-import type { Rejection, SourceRecord } from '../runtime/types.ts';
 import type { Binner } from './binning.ts';
 import { isClosed, newestWindowStart, slotStart, type WindowSpec, windowStarts } from './windows.ts';
 

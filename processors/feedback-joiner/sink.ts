@@ -14,7 +14,7 @@ import { errorMessage, RheoError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/log.ts';
 import { sleep } from '../../kernel/retry.ts';
 import { ident, list, sql } from '../../kernel/sql.ts';
-import type { Sink } from '../runtime/types.ts';
+import type { Sink } from '../../runtime/types.ts';
 import {
   clickHouseTime,
   type JoinSettings,

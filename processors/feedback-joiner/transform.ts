@@ -3,8 +3,9 @@
  * looks its prediction up in ClickHouse. A label that names neither a prediction nor an entity, or
  * whose label is not a finite number, is refused with the reason (dead-lettered by the runner).
  */
+
+import type { SourceRecord, TransformResult } from '../../runtime/types.ts';
 import type { Feedback } from '../../schemas/index.ts';
-import type { SourceRecord, TransformResult } from '../runtime/types.ts';
 import type { LabelEvent } from './join.ts';
 
 export function joinTransform(records: ReadonlyArray<SourceRecord<Feedback>>): TransformResult<LabelEvent> {

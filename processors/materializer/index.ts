@@ -19,11 +19,11 @@ import { loadConfig, type RheoConfig } from '../../kernel/config.ts';
 import { createKafka } from '../../kernel/kafka.ts';
 import { createLogger, type Logger } from '../../kernel/log.ts';
 import { createRegistry, type Registry } from '../../kernel/metrics.ts';
+import { parseProcessorArgs } from '../../runtime/args.ts';
+import { ProcessorRunner, type RunnerOptions, runUntilSignalled } from '../../runtime/runner.ts';
+import type { ProcessorSpec } from '../../runtime/types.ts';
 import { type AvroType, featureGroupContract, SchemaCodec } from '../../schemas/index.ts';
 import { featureTopic } from '../../topics/catalogue.ts';
-import { parseProcessorArgs } from '../runtime/args.ts';
-import { ProcessorRunner, type RunnerOptions, runUntilSignalled } from '../runtime/runner.ts';
-import type { ProcessorSpec } from '../runtime/types.ts';
 import { createMaterializerMetrics, featureStoresSink, type MaterializerMetrics } from './sink.ts';
 import { type FeatureWrite, materializeTransform } from './transform.ts';
 

@@ -8,7 +8,7 @@ import type { FeatureGroupDecl, FeatureRow } from '../../features/declaration.ts
 import type { OfflineStore } from '../../features/offline/store.ts';
 import type { OnlineStore } from '../../features/online/store.ts';
 import { Counter, Histogram, LATENCY_BUCKETS_S, type Registry } from '../../kernel/metrics.ts';
-import type { Sink } from '../runtime/types.ts';
+import type { Sink } from '../../runtime/types.ts';
 import type { FeatureWrite } from './transform.ts';
 
 export interface MaterializerMetrics {

@@ -5,7 +5,7 @@
  * with the reason, so the runner dead-letters it and the rest flows.
  */
 import { type FeatureGroupDecl, type FeatureRow, rowFromEvent } from '../../features/declaration.ts';
-import type { SourceRecord, TransformResult } from '../runtime/types.ts';
+import type { SourceRecord, TransformResult } from '../../runtime/types.ts';
 
 export interface FeatureWrite {
   readonly group: string;

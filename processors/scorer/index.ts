@@ -6,20 +6,21 @@
  * batch waits for more rows) come from RHEO_SCORER_BATCH_SIZE and RHEO_SCORER_LINGER_MS.
  * Run: `node processors/scorer/index.ts`.
  */
+
+import { loadServingSettings, type ServingSettings } from '../../gateway/settings.ts';
 import type { RheoConfig } from '../../kernel/config.ts';
 import { loadConfig } from '../../kernel/config.ts';
 import { createKafka } from '../../kernel/kafka.ts';
 import { createLogger, type Logger } from '../../kernel/log.ts';
 import { createRegistry, type Registry } from '../../kernel/metrics.ts';
-import { createFollowingHost } from '../../models/host/following.ts';
-import type { ModelHost } from '../../models/host/host.ts';
-import type { RegistryFollower } from '../../models/registry/follower.ts';
-import { type FeatureLookup, ScoringService } from '../../models/serve.ts';
-import { loadServingSettings, type ServingSettings } from '../../models/settings.ts';
+import type { RegistryFollower } from '../../registry/follower.ts';
+import { ProcessorRunner, type RunnerOptions, runUntilSignalled } from '../../runtime/runner.ts';
+import type { ProcessorSpec } from '../../runtime/types.ts';
 import { CONTRACTS, type PredictionInput, type PredictionRequest, SchemaCodec } from '../../schemas/index.ts';
+import { createFollowingHost } from '../../serving/host/following.ts';
+import type { ModelHost } from '../../serving/host/host.ts';
+import { type FeatureLookup, ScoringService } from '../../serving/serve.ts';
 import { TOPICS } from '../../topics/catalogue.ts';
-import { ProcessorRunner, type RunnerOptions, runUntilSignalled } from '../runtime/runner.ts';
-import type { ProcessorSpec } from '../runtime/types.ts';
 import { kafkaPredictionSink } from './sink.ts';
 import { scorerTransform } from './transform.ts';
 

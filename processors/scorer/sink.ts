@@ -12,9 +12,9 @@
  */
 import { errorMessage, RheoError } from '../../kernel/errors.ts';
 import { createProducer, type Kafka, type Producer, type ProducerMessage } from '../../kernel/kafka.ts';
-import { fnv1a32 } from '../../models/routing.ts';
+import type { Sink } from '../../runtime/types.ts';
 import type { Prediction, PredictionInput, TopicCodec } from '../../schemas/index.ts';
-import type { Sink } from '../runtime/types.ts';
+import { fnv1a32 } from '../../serving/routing.ts';
 
 export interface KafkaPredictionSink extends Sink<PredictionInput> {
   connect(): Promise<void>;

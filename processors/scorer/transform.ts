@@ -6,10 +6,10 @@
  * missing inputs) is refused with its code and goes to the dead-letter topic.
  */
 import { RheoError } from '../../kernel/errors.ts';
-import { deterministicUuid } from '../../models/scoring.ts';
-import { deterministicIds, type Instance, type ScoringService } from '../../models/serve.ts';
+import type { SourceRecord, TransformResult } from '../../runtime/types.ts';
 import type { PredictionInput, PredictionRequest } from '../../schemas/index.ts';
-import type { SourceRecord, TransformResult } from '../runtime/types.ts';
+import { deterministicUuid } from '../../serving/scoring.ts';
+import { deterministicIds, type Instance, type ScoringService } from '../../serving/serve.ts';
 
 export function scorerTransform(scoring: ScoringService, now: () => number = performance.now.bind(performance)) {
   return async (records: ReadonlyArray<SourceRecord<PredictionRequest>>): Promise<TransformResult<PredictionInput>> => {

@@ -12,7 +12,6 @@ import { type Admin, createAdmin, createKafka, createProducer, type Kafka, type 
 import { createLogger } from '../../kernel/log.ts';
 import { createRegistry } from '../../kernel/metrics.ts';
 import { sql } from '../../kernel/sql.ts';
-import { RegistryClient } from '../../models/registry/client.ts';
 import { archiverSpec } from '../../processors/archiver/index.ts';
 import { OFFLINE_TABLES } from '../../processors/archiver/tables.ts';
 import { staticBaselines } from '../../processors/drift/baselines.ts';
@@ -20,7 +19,8 @@ import { createDriftProcessor, type DriftProcessor } from '../../processors/drif
 import { DEFAULT_DRIFT_SETTINGS, type DriftSettings } from '../../processors/drift/settings.ts';
 import { DriftStore } from '../../processors/drift/store.ts';
 import { ensureMonitoringTables } from '../../processors/feedback-joiner/tables.ts';
-import { ProcessorRunner } from '../../processors/runtime/runner.ts';
+import { RegistryClient } from '../../registry/client.ts';
+import { ProcessorRunner } from '../../runtime/runner.ts';
 import { CONTRACTS, type DriftReport, type RetrainRequest, SchemaCodec } from '../../schemas/index.ts';
 import { ensureTopics } from '../../topics/admin.ts';
 import { TOPICS, type TopicEntry, withDeadLetters } from '../../topics/catalogue.ts';

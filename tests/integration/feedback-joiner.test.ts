@@ -5,7 +5,7 @@
  * changes nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seededRandom } from '../../demo/generator.ts';
+import { seededRandom } from '../../examples/fraud/generator.ts';
 import { clickHouseMonitoringStore } from '../../gateway/monitoring.ts';
 import { type ClickHouseClient, createClickHouse } from '../../kernel/clients.ts';
 import { loadConfig } from '../../kernel/config.ts';
@@ -13,14 +13,14 @@ import { type Admin, createAdmin, createKafka, createProducer, type Kafka, type 
 import { createLogger } from '../../kernel/log.ts';
 import { createRegistry, type Registry } from '../../kernel/metrics.ts';
 import { ident, sql } from '../../kernel/sql.ts';
-import { deterministicUuid } from '../../models/scoring.ts';
 import { archiverSpec } from '../../processors/archiver/index.ts';
 import { OFFLINE_TABLES } from '../../processors/archiver/tables.ts';
 import { createFeedbackJoiner } from '../../processors/feedback-joiner/index.ts';
 import { qualityOf, type Scored } from '../../processors/feedback-joiner/quality.ts';
 import { ensureMonitoringTables } from '../../processors/feedback-joiner/tables.ts';
-import { ProcessorRunner } from '../../processors/runtime/runner.ts';
+import { ProcessorRunner } from '../../runtime/runner.ts';
 import { CONTRACTS, type FeedbackInput, type PredictionInput, SchemaCodec } from '../../schemas/index.ts';
+import { deterministicUuid } from '../../serving/scoring.ts';
 import { ensureTopics } from '../../topics/admin.ts';
 import { type TopicEntry, withDeadLetters } from '../../topics/catalogue.ts';
 import { uniqueModelName } from '../support/models.ts';

@@ -4,12 +4,12 @@
  * keys, scopes, rate limits, body size and deadlines behave as documented.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seededRandom } from '../../demo/generator.ts';
+import { seededRandom } from '../../examples/fraud/generator.ts';
+import { loadServingSettings, openArtifactStore } from '../../gateway/settings.ts';
 import { loadConfig } from '../../kernel/config.ts';
 import { createAdmin, createKafka } from '../../kernel/kafka.ts';
 import { createLogger } from '../../kernel/log.ts';
-import { RegistryClient } from '../../models/registry/client.ts';
-import { loadServingSettings, openArtifactStore } from '../../models/settings.ts';
+import { RegistryClient } from '../../registry/client.ts';
 import { ensureTopics } from '../../topics/admin.ts';
 import { catalogue } from '../../topics/catalogue.ts';
 import { uniqueModelName } from '../support/models.ts';

@@ -13,8 +13,8 @@ import { type Admin, createAdmin, createKafka, createProducer, type Kafka, type 
 import { createLogger } from '../../kernel/log.ts';
 import { createRegistry } from '../../kernel/metrics.ts';
 import { sleep } from '../../kernel/retry.ts';
-import { MemorySink } from '../../processors/runtime/driver.ts';
-import { ProcessorRunner } from '../../processors/runtime/runner.ts';
+import { MemorySink } from '../../runtime/driver.ts';
+import { ProcessorRunner } from '../../runtime/runner.ts';
 import { ensureTopics } from '../../topics/admin.ts';
 import { withDeadLetters } from '../../topics/catalogue.ts';
 import { exited, startChild } from '../support/child.ts';

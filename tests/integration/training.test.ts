@@ -8,18 +8,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LabeledHistory, labeledHistory, landLabeledHistory } from '../../demo/labeled-history.ts';
+import { type LabeledHistory, labeledHistory, landLabeledHistory } from '../../examples/fraud/labeled-history.ts';
 import { createGateway, type Gateway } from '../../gateway/server.ts';
+import { loadServingSettings } from '../../gateway/settings.ts';
 import { type ClickHouseClient, createClickHouse } from '../../kernel/clients.ts';
 import { loadConfig } from '../../kernel/config.ts';
 import { type Admin, createAdmin, createKafka, createProducer, type Producer } from '../../kernel/kafka.ts';
 import { createLogger } from '../../kernel/log.ts';
 import { createRegistry } from '../../kernel/metrics.ts';
 import { ident, sql } from '../../kernel/sql.ts';
-import { FileArtifactStore } from '../../models/artifacts/fs.ts';
-import { RegistryClient } from '../../models/registry/client.ts';
-import { loadServingSettings } from '../../models/settings.ts';
+import { RegistryClient } from '../../registry/client.ts';
 import { CONTRACTS, type RetrainRequestInput, SchemaCodec, type TrainingRunEventInput } from '../../schemas/index.ts';
+import { FileArtifactStore } from '../../serving/artifacts/fs.ts';
 import { ensureTopics } from '../../topics/admin.ts';
 import { catalogue, TOPICS } from '../../topics/catalogue.ts';
 import { KafkaRunEvents, type RunEventSink } from '../../trainers/events.ts';

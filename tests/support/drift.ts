@@ -3,9 +3,9 @@
  * built from a training sample of them, and streams of Prediction events drawn from the same
  * distributions (or with one feature shifted) over event-time windows.
  */
-import { seededRandom } from '../../demo/generator.ts';
-import { deterministicUuid } from '../../models/scoring.ts';
+import { seededRandom } from '../../examples/fraud/generator.ts';
 import type { DriftBaseline, PredictionInput } from '../../schemas/index.ts';
+import { deterministicUuid } from '../../serving/scoring.ts';
 import { categoricalBaseline, numericBaseline } from '../../trainers/baseline.ts';
 
 export const DRIFT_FEATURES = ['x_norm', 'x_wide', 'x_exp', 'channel'] as const;

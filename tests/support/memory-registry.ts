@@ -1,12 +1,12 @@
 /** A registry writer without Kafka, for unit tests: decides commands and folds their events in memory. */
 import { RheoError } from '../../kernel/errors.ts';
-import type { ArtifactStore } from '../../models/artifacts/store.ts';
-import type { CommandResult, RegisterRequest } from '../../models/registry/client.ts';
-import { registrationSpec } from '../../models/registry/client.ts';
-import { decide, type RegistryCommand } from '../../models/registry/commands.ts';
-import { applyEvent } from '../../models/registry/fold.ts';
-import { emptyState, type RegistryState } from '../../models/registry/types.ts';
+import type { CommandResult, RegisterRequest } from '../../registry/client.ts';
+import { registrationSpec } from '../../registry/client.ts';
+import { decide, type RegistryCommand } from '../../registry/commands.ts';
+import { applyEvent } from '../../registry/fold.ts';
+import { emptyState, type RegistryState } from '../../registry/types.ts';
 import type { ModelLifecycleEvent } from '../../schemas/index.ts';
+import type { ArtifactStore } from '../../serving/artifacts/store.ts';
 
 export class MemoryRegistry {
   state: RegistryState = emptyState();

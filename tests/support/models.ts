@@ -1,8 +1,8 @@
 /** Fixtures for model tests: a small tabular model built with the project's ONNX builder, and its registration. */
 import { randomUUID } from 'node:crypto';
-import { sha256Hex } from '../../models/artifacts/store.ts';
-import { logisticRegressionModel } from '../../models/onnx/builder.ts';
 import type { ModelVersionRegistered } from '../../schemas/index.ts';
+import { sha256Hex } from '../../serving/artifacts/store.ts';
+import { logisticRegressionModel } from '../../serving/onnx/builder.ts';
 
 export const FRAUD_FEATURES = ['amount', 'hour_of_day', 'distance_from_home_km', 'merchant_risk'] as const;
 

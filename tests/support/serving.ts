@@ -1,14 +1,14 @@
 /** Helpers for serving tests on the real stack: registry client, gateways scoped to the test's models, topic tails. */
 import { randomUUID } from 'node:crypto';
 import { createGateway, type Gateway } from '../../gateway/server.ts';
+import type { ServingSettings } from '../../gateway/settings.ts';
 import type { RheoConfig } from '../../kernel/config.ts';
 import { type Admin, createAdmin, createConsumer, type Kafka } from '../../kernel/kafka.ts';
 import type { Logger } from '../../kernel/log.ts';
 import { createRegistry } from '../../kernel/metrics.ts';
-import type { ArtifactStore } from '../../models/artifacts/store.ts';
-import type { RegistryClient } from '../../models/registry/client.ts';
-import type { ServingSettings } from '../../models/settings.ts';
+import type { RegistryClient } from '../../registry/client.ts';
 import { CONTRACTS, type Prediction, SchemaCodec } from '../../schemas/index.ts';
+import type { ArtifactStore } from '../../serving/artifacts/store.ts';
 import { FRAUD_FEATURES, fraudModelBytes } from './models.ts';
 
 export const PREDICT_KEY = 'rheo-local-predict-key';

@@ -1,10 +1,10 @@
 /**
- * Export to ONNX through the project's builder (`models/onnx/builder.ts`): one float32 input
+ * Export to ONNX through the project's builder (`serving/onnx/builder.ts`): one float32 input
  * `features` [batch, F] of raw values; Sub/Div normalisation with the training split's statistics;
  * one Gemm per dense layer with its activation (Relu, Tanh); Sigmoid for a classifier's
  * `probability`, or Mul/Add mapping a regressor's scaled output back to target units.
  */
-import { tabularModel } from '../../models/onnx/builder.ts';
+import { tabularModel } from '../../serving/onnx/builder.ts';
 import type { TabularNet } from '../models/network.ts';
 
 export const INPUT_NAME = 'features';

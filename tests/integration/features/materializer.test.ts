@@ -17,7 +17,7 @@ import { type Admin, createAdmin, createKafka, createProducer, type Kafka } from
 import { createLogger } from '../../../kernel/log.ts';
 import { createRegistry } from '../../../kernel/metrics.ts';
 import { createMaterializer } from '../../../processors/materializer/index.ts';
-import type { ProcessorRunner } from '../../../processors/runtime/runner.ts';
+import type { ProcessorRunner } from '../../../runtime/runner.ts';
 import { featureGroupContract, SchemaCodec } from '../../../schemas/index.ts';
 import { featureTopic } from '../../../topics/catalogue.ts';
 import { exited, startChild } from '../../support/child.ts';

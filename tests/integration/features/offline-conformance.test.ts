@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from '../../../demo/generator.ts';
+import { seededRandom } from '../../../examples/fraud/generator.ts';
 import type { FeatureRow } from '../../../features/declaration.ts';
 import { ClickHouseOfflineStore } from '../../../features/offline/clickhouse.ts';
 import { MemoryOfflineStore } from '../../../features/offline/memory.ts';

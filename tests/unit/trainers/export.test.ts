@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readFields } from '../../../models/onnx/protobuf.ts';
+import { readFields } from '../../../serving/onnx/protobuf.ts';
 import { exportOnnx, INPUT_NAME } from '../../../trainers/export/onnx.ts';
 import { compareOutputs, onnxScorer } from '../../../trainers/export/verify.ts';
 import { selectBackend } from '../../../trainers/models/backend.ts';

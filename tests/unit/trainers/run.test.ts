@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type LabeledHistory, labeledHistory } from '../../../demo/labeled-history.ts';
+import { type LabeledHistory, labeledHistory } from '../../../examples/fraud/labeled-history.ts';
 import { RheoError } from '../../../kernel/errors.ts';
 import { auc } from '../../../trainers/models/metrics.ts';
 import { manualRunRequest, type RunRequest, runTraining } from '../../../trainers/run.ts';

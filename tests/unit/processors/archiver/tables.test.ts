@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createTableSql, dateTime, millis, OFFLINE_TABLES } from '../../../../processors/archiver/tables.ts';
 import { archiveTransform, type TableRow } from '../../../../processors/archiver/transform.ts';
-import { MemorySink, ProcessorTestDriver } from '../../../../processors/runtime/driver.ts';
-import type { ProcessorSpec } from '../../../../processors/runtime/types.ts';
+import { MemorySink, ProcessorTestDriver } from '../../../../runtime/driver.ts';
+import type { ProcessorSpec } from '../../../../runtime/types.ts';
 import { contractNamed } from '../../../../schemas/contracts.ts';
 import { FIXTURES } from '../../../../schemas/fixtures.ts';
 

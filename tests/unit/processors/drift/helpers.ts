@@ -1,7 +1,7 @@
 /** Records and baselines for the drift processor's unit tests. */
 import { compileBaseline } from '../../../../processors/drift/baselines.ts';
 import type { CompiledBaseline, DriftInput } from '../../../../processors/drift/transform.ts';
-import type { SourceRecord } from '../../../../processors/runtime/types.ts';
+import type { SourceRecord } from '../../../../runtime/types.ts';
 import type { DriftBaseline, Prediction } from '../../../../schemas/index.ts';
 
 export const MODEL = 'fraud_test';

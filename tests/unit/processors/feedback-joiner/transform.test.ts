@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { joinTransform } from '../../../../processors/feedback-joiner/transform.ts';
-import type { SourceRecord } from '../../../../processors/runtime/types.ts';
+import type { SourceRecord } from '../../../../runtime/types.ts';
 import type { Feedback } from '../../../../schemas/index.ts';
 
 const feedback = (over: Partial<Feedback>): SourceRecord<Feedback> => ({

@@ -5,7 +5,7 @@ import { MemoryOnlineStore } from '../../../../features/online/memory.ts';
 import { RheoError } from '../../../../kernel/errors.ts';
 import { materializerSpec } from '../../../../processors/materializer/index.ts';
 import { featureStoresSink } from '../../../../processors/materializer/sink.ts';
-import { ProcessorTestDriver } from '../../../../processors/runtime/driver.ts';
+import { ProcessorTestDriver } from '../../../../runtime/driver.ts';
 import { featureGroupContract, InMemorySchemaRegistry, SchemaCodec } from '../../../../schemas/index.ts';
 import { featureTopic } from '../../../../topics/catalogue.ts';
 import { row, testGroup } from '../../../support/feature-groups.ts';

@@ -1,0 +1,188 @@
+/**
+ * Follows `models.lifecycle` from the beginning and keeps the folded registry state. Every serving
+ * instance runs one: it is caught up once it has applied everything up to the end offset seen at
+ * start, then it applies new events as they arrive (Kafka long polling: well under a second) and tells
+ * its listeners. It commits nothing: each instance reads the whole log, which is what makes the
+ * state a pure function of the log.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { errorMessage } from '../kernel/errors.ts';
+import { type Consumer, createAdmin, createConsumer, type Kafka } from '../kernel/kafka.ts';
+import type { Logger } from '../kernel/log.ts';
+import { CONTRACTS, type ModelLifecycleEvent, type SchemaCodec } from '../schemas/index.ts';
+import { TOPICS } from '../topics/catalogue.ts';
+import { applyEvent } from './fold.ts';
+import { DEFAULT_POLICY, emptyState, type RegistryPolicy, type RegistryState } from './types.ts';
+
+export type StateListener = (state: RegistryState, events: readonly ModelLifecycleEvent[]) => void;
+
+export interface FollowerOptions {
+  kafka: Kafka;
+  codec: SchemaCodec;
+  logger: Logger;
+  policy?: RegistryPolicy;
+  /** Consumer group id prefix; a unique suffix is added per instance. */
+  groupPrefix?: string;
+}
+
+export class RegistryFollower {
+  readonly #kafka: Kafka;
+  readonly #codec: SchemaCodec;
+  readonly #log: Logger;
+  readonly #policy: RegistryPolicy;
+  readonly #groupId: string;
+  readonly #listeners = new Set<StateListener>();
+  #consumer: Consumer | undefined;
+  #state: RegistryState = emptyState();
+  /** Offset of the next record to read. */
+  #position = 0n;
+  #endAtStart = 0n;
+  #caughtUp = false;
+  #caughtUpWaiters: Array<() => void> = [];
+  #undecodable = 0;
+
+  constructor(options: FollowerOptions) {
+    this.#kafka = options.kafka;
+    this.#codec = options.codec;
+    this.#log = options.logger.child({ component: 'registry-follower' });
+    this.#policy = options.policy ?? DEFAULT_POLICY;
+    this.#groupId = `${options.groupPrefix ?? 'rheo.registry-follower'}.${hostname()}.${process.pid}.${randomUUID().slice(0, 8)}`;
+  }
+
+  get state(): RegistryState {
+    return this.#state;
+  }
+
+  get caughtUp(): boolean {
+    return this.#caughtUp;
+  }
+
+  /** Offset of the next event to apply (events applied so far, counting ignored ones). */
+  get position(): bigint {
+    return this.#position;
+  }
+
+  get undecodable(): number {
+    return this.#undecodable;
+  }
+
+  onChange(listener: StateListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Connects and starts reading from offset 0; resolves once the consumer runs (not once caught up). */
+  async start(): Promise<void> {
+    const admin = createAdmin(this.#kafka);
+    await admin.connect();
+    try {
+      const offsets = await admin.fetchTopicOffsets(TOPICS.modelsLifecycle.name);
+      this.#endAtStart = BigInt(offsets.find((o) => o.partition === 0)?.high ?? '0');
+    } finally {
+      await admin.disconnect();
+    }
+    if (this.#endAtStart === 0n) this.#markCaughtUp();
+    const consumer = createConsumer(this.#kafka, {
+      groupId: this.#groupId,
+      maxWaitTimeInMs: 250,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5_000 },
+    });
+    this.#consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topics: [TOPICS.modelsLifecycle.name], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        const applied: ModelLifecycleEvent[] = [];
+        for (const message of batch.messages) {
+          const offset = BigInt(message.offset);
+          if (offset < this.#position) continue; // redelivered after a rejoin
+          this.#position = offset + 1n;
+          if (!message.value) continue;
+          let event: ModelLifecycleEvent;
+          try {
+            event = (await this.#codec.decode<ModelLifecycleEvent>(message.value, { reader: CONTRACTS.ModelLifecycleEvent.type }))
+              .value;
+          } catch (error) {
+            this.#undecodable++;
+            this.#log.error({ offset: message.offset, err: errorMessage(error) }, 'undecodable registry event skipped');
+            continue;
+          }
+          const before = this.#state;
+          this.#state = applyEvent(this.#state, event, this.#policy);
+          if (this.#state.ignored.length > before.ignored.length) {
+            this.#log.warn(
+              { event: event.event_id, type: event.event_type, reason: this.#state.ignored.at(-1)?.reason },
+              'registry event ignored by the fold',
+            );
+          }
+          applied.push(event);
+        }
+        if (!this.#caughtUp && this.#position >= this.#endAtStart) this.#markCaughtUp();
+        if (applied.length > 0) this.#notify(applied);
+      },
+    });
+  }
+
+  #markCaughtUp(): void {
+    this.#caughtUp = true;
+    for (const resolve of this.#caughtUpWaiters.splice(0)) resolve();
+    this.#log.info({ position: String(this.#position), models: this.#state.models.size }, 'registry log folded');
+    this.#notify([]);
+  }
+
+  #notify(events: readonly ModelLifecycleEvent[]): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(this.#state, events);
+      } catch (error) {
+        this.#log.warn({ err: error }, 'registry listener failed');
+      }
+    }
+  }
+
+  /** Resolves once the log present at start has been folded. */
+  async waitUntilCaughtUp(timeoutMs = 60_000): Promise<RegistryState> {
+    if (!this.#caughtUp) {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`registry log not folded within ${timeoutMs} ms`)), timeoutMs);
+        this.#caughtUpWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return this.#state;
+  }
+
+  /** Resolves once every event id has been read (applied or ignored by the fold). */
+  async waitForEvents(eventIds: readonly string[], timeoutMs = 15_000): Promise<RegistryState> {
+    const done = () => eventIds.every((id) => this.#seen(id));
+    if (done()) return this.#state;
+    return new Promise<RegistryState>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        unsubscribe();
+        reject(new Error(`registry events not read back within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const unsubscribe = this.onChange((state) => {
+        if (!done()) return;
+        clearTimeout(timer);
+        unsubscribe();
+        resolve(state);
+      });
+    });
+  }
+
+  #seen(eventId: string): boolean {
+    for (const model of this.#state.models.values()) if (model.seen.has(eventId)) return true;
+    return this.#state.ignored.some((i) => i.eventId === eventId);
+  }
+
+  async stop(): Promise<void> {
+    await this.#consumer?.disconnect().catch(() => undefined);
+    this.#consumer = undefined;
+  }
+}

@@ -1,0 +1,11 @@
+import { describe, expect, it } from 'vitest';
+import { parseProcessorArgs } from '../../../runtime/args.ts';
+
+describe('processor entry-point options', () => {
+  it('requires an explicit start position and takes an optional group id', () => {
+    expect(parseProcessorArgs(['--from', 'earliest'])).toEqual({ startFrom: 'earliest' });
+    expect(parseProcessorArgs(['--group-id', 'g1', '--from', 'latest'])).toEqual({ startFrom: 'latest', groupId: 'g1' });
+    expect(() => parseProcessorArgs([])).toThrow(/--from earliest\|latest is required/);
+    expect(() => parseProcessorArgs(['--from', 'middle'])).toThrow(/never implied/);
+  });
+});
