@@ -154,8 +154,7 @@ async function noopRunner(kafka: Kafka, codec: SchemaCodec, input: TopicEntry, t
       name: 'bench-noop',
       inputs: [input],
       decode: async (raw) => (await codec.decode(raw.value ?? Buffer.alloc(0), { reader: CONTRACTS.Prediction.type })).value,
-      transform: () => ({ writes: [], rejected: [] }),
-      sink: { name: 'none', write: async () => undefined },
+      supply: () => ({ transform: () => ({ writes: [], rejected: [] }) }),
     },
     {
       kafka,

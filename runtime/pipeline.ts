@@ -1,13 +1,23 @@
 /**
- * One chunk of records through a processor, with no Kafka: decode, transform, and sort out what
- * failed. Shared by the runner and the test driver, so both behave the same.
+ * One chunk of records through a partition processor, with no Kafka: decode → enrich → transform,
+ * and sort out what failed under the decode and process policies. Shared by the runner and the test
+ * driver, so both behave the same.
  */
 import { ERROR_CATALOGUE, type ErrorCode, errorMessage } from '../kernel/errors.ts';
 import type { TopicEntry } from '../topics/catalogue.ts';
-import type { DeadLetter, FailurePolicy, ProcessorSpec, RawRecord, SourceRecord } from './types.ts';
+import type {
+  DeadLetter,
+  FailurePolicy,
+  PartitionProcessor,
+  ProcessorSpec,
+  RawRecord,
+  Rejection,
+  SourceRecord,
+} from './types.ts';
 
-export interface ChunkOutcome<W> {
+export interface ChunkOutcome<W, U> {
   writes: W[];
+  update: U | undefined;
   deadLetters: DeadLetter[];
   /** Records dropped under the `continue` policy (counted, logged). */
   skipped: DeadLetter[];
@@ -16,11 +26,16 @@ export interface ChunkOutcome<W> {
   decoded: number;
 }
 
-export async function runChunk<V, W>(spec: ProcessorSpec<V, W>, raws: readonly RawRecord[]): Promise<ChunkOutcome<W>> {
-  const policy: FailurePolicy = spec.failurePolicy ?? 'dead-letter';
-  const failures: DeadLetter[] = [];
-  const records: SourceRecord<V>[] = [];
+export async function runChunk<V, W, E, S, U>(
+  spec: ProcessorSpec<V, W, E, S, U>,
+  processor: PartitionProcessor<V, W, E, S, U>,
+  raws: readonly RawRecord[],
+  state: S,
+  signal: AbortSignal,
+): Promise<ChunkOutcome<W, U>> {
   const rawByPosition = new Map<string, RawRecord>();
+  const decodeFailures: DeadLetter[] = [];
+  const records: SourceRecord<V>[] = [];
   for (const raw of raws) {
     rawByPosition.set(position(raw), raw);
     try {
@@ -35,26 +50,53 @@ export async function runChunk<V, W>(spec: ProcessorSpec<V, W>, raws: readonly R
         headers: raw.headers,
       });
     } catch (error) {
-      failures.push(deadLetter(spec, raw, codeOf(error, 'SCHEMA_DECODE_FAILED'), errorMessage(error)));
+      decodeFailures.push(deadLetter(spec, raw, 'decode', codeOf(error, 'SCHEMA_DECODE_FAILED'), errorMessage(error)));
     }
   }
-  const result = records.length > 0 ? await spec.transform(records) : { writes: [], rejected: [] };
-  for (const rejection of result.rejected) {
-    const raw = rawByPosition.get(position(rejection.record));
-    if (!raw) throw new Error(`transform of ${spec.name} rejected a record it was not given: ${position(rejection.record)}`);
-    failures.push(deadLetter(spec, raw, rejection.code, rejection.reason));
+  const refused: Rejection[] = [];
+  let enriched: ReadonlyArray<SourceRecord<E>>;
+  if (!processor.enrich) enriched = records as unknown as ReadonlyArray<SourceRecord<E>>;
+  else if (records.length === 0) enriched = [];
+  else {
+    const result = await processor.enrich(records, signal);
+    enriched = result.records;
+    refused.push(...result.rejected);
   }
-  const outcome: ChunkOutcome<W> = { writes: result.writes, deadLetters: [], skipped: [], decoded: records.length };
-  if (failures.length === 0) return outcome;
-  if (policy === 'dead-letter') outcome.deadLetters = failures;
-  else if (policy === 'continue') outcome.skipped = failures;
-  else outcome.fatal = failures[0] as DeadLetter;
+  const result = enriched.length > 0 ? processor.transform(enriched, state) : { writes: [], rejected: [] };
+  refused.push(...result.rejected);
+  const processFailures = refused.map((rejection) => {
+    const raw = rawByPosition.get(position(rejection.record));
+    if (!raw) throw new Error(`${spec.name} refused a record it was not given: ${position(rejection.record)}`);
+    return deadLetter(spec, raw, 'process', rejection.code, rejection.reason);
+  });
+  const outcome: ChunkOutcome<W, U> = {
+    writes: result.writes,
+    update: result.update,
+    deadLetters: [],
+    skipped: [],
+    decoded: records.length,
+  };
+  sortOut(outcome, decodeFailures, spec.policies?.decode ?? 'dead-letter');
+  sortOut(outcome, processFailures, spec.policies?.process ?? 'dead-letter');
   return outcome;
 }
 
-function deadLetter<V, W>(spec: ProcessorSpec<V, W>, raw: RawRecord, code: ErrorCode, reason: string): DeadLetter {
+function sortOut<W, U>(outcome: ChunkOutcome<W, U>, failures: DeadLetter[], policy: FailurePolicy): void {
+  if (failures.length === 0) return;
+  if (policy === 'dead-letter') outcome.deadLetters.push(...failures);
+  else if (policy === 'continue') outcome.skipped.push(...failures);
+  else outcome.fatal ??= failures[0] as DeadLetter;
+}
+
+function deadLetter<V, W, E, S, U>(
+  spec: ProcessorSpec<V, W, E, S, U>,
+  raw: RawRecord,
+  stage: DeadLetter['stage'],
+  code: ErrorCode,
+  reason: string,
+): DeadLetter {
   const entry = spec.inputs.find((input: TopicEntry) => input.name === raw.topic);
-  return { source: raw, dlqTopic: entry?.dlq ?? `${raw.topic}.dlq`, code, reason, processor: spec.name };
+  return { source: raw, dlqTopic: entry?.dlq ?? `${raw.topic}.dlq`, code, reason, processor: spec.name, stage };
 }
 
 // Errors from schemas/ and processors carry a catalogue code; anything else gets the stage's default.
@@ -73,6 +115,7 @@ export function deadLetterHeaders(letter: DeadLetter): Record<string, string> {
     ...letter.source.headers,
     'rheo.error.code': letter.code,
     'rheo.error.reason': letter.reason.slice(0, 2000),
+    'rheo.error.stage': letter.stage,
     'rheo.source.topic': letter.source.topic,
     'rheo.source.partition': String(letter.source.partition),
     'rheo.source.offset': letter.source.offset,

@@ -1,10 +1,14 @@
 /**
  * The one processor runner. It binds a ProcessorSpec to Kafka as a consumer-group member:
  *
- *   fetch batch → (per chunk) decode → transform → sink.write (retried, paused) → dead letters → commit
+ *   fetch batch → (per chunk) decode → enrich → transform → sink.write (retried, paused) → dead letters
+ *     → state flush → commit
+ *
+ * The spec supplies one partition processor per assigned partition (`partition.ts`); it is closed
+ * when the partition is revoked or the runner stops, and its punctuations with it.
  *
  * Promises it keeps (see DESIGN §4):
- * - Offsets are committed only after the sink and the dead-letter producer acknowledged.
+ * - Offsets are committed only after the sink, the dead-letter producer and the state store acknowledged.
  * - A failing sink pauses the partition and is retried with backoff; nothing is skipped, and memory
  *   stays bounded (kafkajs fetches no more for a paused partition, and one chunk is in flight per partition).
  * - Heartbeats flow on a timer while a chunk is in flight; if the group starts rebalancing the chunk is
@@ -12,7 +16,8 @@
  *   stale generation and be refused anyway).
  * - A batch whose partition was sought or revoked (kafkajs `isStale`) is discarded.
  * - Partitions run concurrently, each strictly in order, so per-key order holds.
- * - SIGTERM (via `stop`) finishes the chunk in flight, commits it, and leaves the group.
+ * - SIGTERM (via `stop`) finishes the chunk in flight, commits it, and leaves the group. A long task
+ *   (`spec.longTask`) is aborted at once instead: uncommitted, it goes to another member.
  */
 import { errorMessage, isRetriable, RheoError } from '../kernel/errors.ts';
 import {
@@ -27,9 +32,11 @@ import {
 import type { Logger } from '../kernel/log.ts';
 import type { Registry } from '../kernel/metrics.ts';
 import { backoffDelay, sleep } from '../kernel/retry.ts';
+import type { TopicEntry } from '../topics/catalogue.ts';
 import { createRunnerMetrics, type RunnerMetrics } from './metrics.ts';
-import { deadLetterHeaders, runChunk } from './pipeline.ts';
-import type { DeadLetter, ProcessorSpec, RawRecord } from './types.ts';
+import { PartitionSlot, timerScheduler } from './partition.ts';
+import { type ChunkOutcome, deadLetterHeaders, runChunk } from './pipeline.ts';
+import type { DeadLetter, ForwardMessage, ProcessorSpec, RawRecord } from './types.ts';
 
 export interface RunnerOptions {
   kafka: Kafka;
@@ -57,9 +64,9 @@ export interface RunnerState {
   committed: number;
 }
 
-export class ProcessorRunner<V, W> {
+export class ProcessorRunner<V, W, E = V, S = undefined, U = never> {
   readonly groupId: string;
-  private readonly spec: ProcessorSpec<V, W>;
+  private readonly spec: ProcessorSpec<V, W, E, S, U>;
   private readonly options: Required<Omit<RunnerOptions, 'groupId'>>;
   private readonly log: Logger;
   private readonly metrics: RunnerMetrics;
@@ -70,6 +77,10 @@ export class ProcessorRunner<V, W> {
   /** Aborted when the grace period is over: the sink write in flight is cancelled (uncommitted, so redelivered). */
   private readonly hardStop = new AbortController();
   private rebalancing = false;
+  /** Aborted when the group starts rebalancing: enrich stages and long tasks in flight stop. */
+  private generation = new AbortController();
+  /** The partition processors of this member, by `topic/partition`. */
+  private readonly slots = new Map<string, PartitionSlot<V, W, E, S, U>>();
   /** A heartbeat failure seen while a chunk was in flight: rethrown to kafkajs so it rejoins at once. */
   private heartbeatFailure: unknown;
   private failure: Error | undefined;
@@ -80,12 +91,12 @@ export class ProcessorRunner<V, W> {
   private committedChunks = 0;
   private assignment: Array<{ topic: string; partitions: number[] }> = [];
 
-  constructor(spec: ProcessorSpec<V, W>, options: RunnerOptions) {
+  constructor(spec: ProcessorSpec<V, W, E, S, U>, options: RunnerOptions) {
     this.spec = spec;
     this.groupId = options.groupId ?? `rheo.${spec.name}`;
     this.options = {
-      maxChunkRecords: 1000,
-      partitionsConsumedConcurrently: 3,
+      maxChunkRecords: spec.longTask ? 1 : 1000,
+      partitionsConsumedConcurrently: spec.longTask ? 1 : 3,
       sessionTimeoutMs: 30_000,
       heartbeatIntervalMs: 3_000,
       maxBytesPerPartition: 1024 * 1024,
@@ -93,6 +104,8 @@ export class ProcessorRunner<V, W> {
       shutdownGraceMs: 15_000,
       ...options,
     };
+    // A long task holds one record at a time, however the runner is configured.
+    if (spec.longTask) this.options.maxChunkRecords = 1;
     this.log = options.logger.child({ processor: spec.name, group: this.groupId });
     this.metrics = createRunnerMetrics(options.metrics);
   }
@@ -152,6 +165,7 @@ export class ProcessorRunner<V, W> {
     if (this.shutdown.signal.aborted) return this.done?.catch(() => undefined);
     this.log.info({ reason }, 'processor stopping');
     this.shutdown.abort(new Error(reason));
+    if (this.spec.longTask) this.generation.abort(new Error(reason));
     const graceTimer = setTimeout(
       () => this.hardStop.abort(new Error('shutdown grace period over')),
       this.options.shutdownGraceMs,
@@ -159,8 +173,11 @@ export class ProcessorRunner<V, W> {
     try {
       // kafkajs waits for the batch in flight, then sends LeaveGroup.
       await this.consumer?.disconnect();
+      await this.closeSlots(() => true);
       await this.producer?.disconnect();
-      await this.spec.sink.close?.();
+      await this.spec.sink?.close?.();
+      await this.spec.state?.store.close?.();
+      await this.spec.close?.();
     } finally {
       clearTimeout(graceTimer);
     }
@@ -174,13 +191,17 @@ export class ProcessorRunner<V, W> {
     consumer.on(events.GROUP_JOIN, (event) => {
       this.rebalancing = false;
       this.heartbeatFailure = undefined;
+      if (this.generation.signal.aborted) this.generation = new AbortController();
       this.assignment = Object.entries(event.payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions }));
+      const owned = new Set(this.assignment.flatMap(({ topic, partitions }) => partitions.map((p) => `${topic}/${p}`)));
+      void this.closeSlots((slot) => !owned.has(`${slot.topic}/${slot.partition}`));
       this.metrics.rebalances.inc();
       this.log.info({ memberId: event.payload.memberId, assignment: event.payload.memberAssignment }, 'joined group');
     });
     consumer.on(events.REBALANCING, () => {
       // From here on, chunks in flight must not commit: the partitions may already belong to someone else.
       this.rebalancing = true;
+      this.generation.abort(new Error('group rebalancing'));
       this.log.info('group rebalancing');
     });
     consumer.on(events.CRASH, (event) => {
@@ -230,8 +251,23 @@ export class ProcessorRunner<V, W> {
       },
       Math.max(500, Math.floor(this.options.heartbeatIntervalMs / 2)),
     );
+    const slot = this.slotFor(batch.topic, batch.partition);
+    // Enrich stages stop on rebalance; a long task also on shutdown (via the generation), others only past the grace period.
+    const signal = AbortSignal.any([this.hardStop.signal, this.generation.signal]);
     try {
-      const outcome = await runChunk(this.spec, raws);
+      // Decode, enrich and transform together: enrich does I/O, and a failing lookup pauses and retries
+      // the chunk like a failing sink (decode and transform are deterministic, so a retry is the same).
+      const chunkResult: { outcome?: ChunkOutcome<W, U> } = {};
+      const processed = await this.untilAcknowledged(
+        'enrich',
+        async () => {
+          const state = await slot.stateFor((raws[0] as RawRecord).offset, signal);
+          chunkResult.outcome = await runChunk(this.spec, slot.processor, raws, state, signal);
+        },
+        payload,
+      );
+      const outcome = chunkResult.outcome;
+      if (!processed || !outcome) return false;
       if (outcome.fatal) {
         const error = new RheoError('PROCESSING_FAILED', `${outcome.fatal.code}: ${outcome.fatal.reason}`, {
           details: { topic: batch.topic, partition: batch.partition, offset: outcome.fatal.source.offset },
@@ -259,6 +295,8 @@ export class ProcessorRunner<V, W> {
       if (!wrote) return false;
       const lettered = await this.untilAcknowledged('dead-letter', () => this.sendDeadLetters(outcome.deadLetters), payload);
       if (!lettered) return false;
+      const flushed = await this.untilAcknowledged('state', () => slot.flush(outcome.update, this.hardStop.signal), payload);
+      if (!flushed) return false;
       this.metrics.recordsOut.inc(outcome.writes.length);
       this.metrics.deadLetters.inc(outcome.deadLetters.length);
       // Not stillOwned(): during a graceful stop the chunk in flight still commits (we are a member until LeaveGroup).
@@ -278,9 +316,11 @@ export class ProcessorRunner<V, W> {
       }
       this.committedChunks++;
       this.metrics.commits.inc();
+      slot.committed(last.offset, { writes: outcome.writes, update: outcome.update });
       return true;
     } catch (error) {
-      if (this.rebalancing || !payload.isRunning()) {
+      slot.forget();
+      if (this.rebalancing || !payload.isRunning() || this.shutdown.signal.aborted) {
         this.log.info({ err: errorMessage(error) }, 'chunk abandoned during rebalance or shutdown; it will be redelivered');
         return false;
       }
@@ -289,6 +329,40 @@ export class ProcessorRunner<V, W> {
       clearInterval(heartbeats);
       this.metrics.chunkSeconds.observe((performance.now() - started) / 1000);
     }
+  }
+
+  private slotFor(topic: string, partition: number): PartitionSlot<V, W, E, S, U> {
+    const key = `${topic}/${partition}`;
+    let slot = this.slots.get(key);
+    if (!slot) {
+      slot = new PartitionSlot(this.spec, topic, partition, {
+        logger: this.log,
+        forward: (target, messages) => this.forward(target, messages),
+        scheduler: timerScheduler,
+        onPunctuationError: () => this.metrics.errors.inc({ kind: 'punctuation' }),
+      });
+      this.slots.set(key, slot);
+    }
+    return slot;
+  }
+
+  private async closeSlots(which: (slot: PartitionSlot<V, W, E, S, U>) => boolean): Promise<void> {
+    const closing = [...this.slots].filter(([, slot]) => which(slot));
+    for (const [key] of closing) this.slots.delete(key);
+    const results = await Promise.allSettled(closing.map(([, slot]) => slot.close()));
+    for (const r of results)
+      if (r.status === 'rejected') this.log.warn({ err: errorMessage(r.reason) }, 'partition processor failed to close');
+  }
+
+  /** Produces to a catalogue topic with acks=all through the runner's producer (what contexts' `forward` calls). */
+  async forward(topic: TopicEntry, messages: readonly ForwardMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    if (!this.producer) throw new RheoError('KAFKA_UNAVAILABLE', 'runner not started: nothing to forward with');
+    await this.producer.send({
+      topic: topic.name,
+      acks: -1,
+      messages: messages.map((m) => ({ key: m.key, value: m.value, ...(m.headers ? { headers: m.headers } : {}) })),
+    });
   }
 
   private stillOwned(payload: EachBatchPayload): boolean {
@@ -300,7 +374,7 @@ export class ProcessorRunner<V, W> {
    * fetches nothing more for it. Gives up (returning false, nothing committed) on rebalance or shutdown.
    */
   private async untilAcknowledged(
-    stage: 'sink' | 'dead-letter',
+    stage: 'enrich' | 'sink' | 'dead-letter' | 'state',
     write: () => Promise<void>,
     payload: EachBatchPayload,
   ): Promise<boolean> {
@@ -318,6 +392,11 @@ export class ProcessorRunner<V, W> {
         }
         return true;
       } catch (error) {
+        if (this.rebalancing || (this.spec.longTask && this.shutdown.signal.aborted)) {
+          // Abandoned (the partition may be someone else's now, or the task was aborted): redelivered, not retried here.
+          resume?.();
+          return false;
+        }
         this.metrics.sinkFailures.inc({ stage });
         if (!isRetriable(error)) {
           this.log.error(
@@ -352,6 +431,7 @@ export class ProcessorRunner<V, W> {
 
   private async writeSink(writes: W[]): Promise<void> {
     if (writes.length === 0) return;
+    if (!this.spec.sink) throw new RheoError('PROCESSING_FAILED', `${this.spec.name} produced writes but has no sink`);
     await this.spec.sink.write(writes, this.hardStop.signal);
   }
 
@@ -407,7 +487,7 @@ function toRawRecord(topic: string, partition: number, message: KafkaMessage): R
  * Runs a processor until SIGTERM/SIGINT, then stops gracefully. The process entry point of every
  * processor's `index.ts`.
  */
-export async function runUntilSignalled<V, W>(runner: ProcessorRunner<V, W>, logger: Logger): Promise<void> {
+export async function runUntilSignalled<V, W, E, S, U>(runner: ProcessorRunner<V, W, E, S, U>, logger: Logger): Promise<void> {
   const onSignal = (signal: NodeJS.Signals) => {
     logger.info({ signal }, 'signal received');
     void runner.stop(signal);

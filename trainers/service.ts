@@ -1,24 +1,23 @@
 /**
- * The trainer service: a consumer-group member on `training.requests`, bound to the one processor
- * runner. Several trainers share the requests (keyed by model, so one model's requests run in
- * order); each request is one run.
+ * The trainer service: a consumer-group member on `training.requests`, on the one runner in its
+ * long-task mode (`runtime/task.ts`). Several trainers share the requests (keyed by model, so one
+ * model's requests run in order); each request is one run.
  *
- * How a long, one-request-one-run consumer fits the runner:
- * - one record per chunk and one partition at a time, so a trainer holds one run in flight;
- * - the run is the sink's write: it resolves once the run's outcome is durable — the version
- *   registered with its decision and COMPLETED produced, or FAILED produced for a failure retrying
- *   cannot fix (too little data, a bad request) — and only then does the runner commit the offset;
- * - a retriable failure (ClickHouse or Kafka down) throws: the runner pauses the partition and
- *   retries the request with backoff, nothing committed;
- * - the runner heartbeats on a timer while the write is in flight, and training yields to the event
- *   loop after every batch, so a long run keeps its membership; a trainer killed mid-run stops
+ * Stages: decode (RetrainRequest) → accept (a pool may serve only some models: others are passed over,
+ * committed unrun; a model without a spec is dead-lettered) → the task (`runTraining`, abortable) →
+ * outcome sink (observers and metrics) → commit.
+ * - The run's outcome is durable before the task resolves: the version registered with its decision
+ *   and COMPLETED produced, or FAILED produced for a failure retrying cannot fix (too little data, a
+ *   bad request); only then is the offset committed.
+ * - A retriable failure (ClickHouse or Kafka down) throws: the runner pauses the partition and runs
+ *   the request again with backoff, nothing committed.
+ * - The runner heartbeats on a timer while the task runs, and training yields to the event loop
+ *   after every batch, so a long run keeps its membership; a trainer killed mid-run stops
  *   heartbeating, its session times out (`RHEO_TRAINER_SESSION_TIMEOUT_MS`) and another trainer gets
- *   the request, uncommitted;
- * - a rebalance during a run (a trainer joining) makes the runner drop the commit, so the request is
- *   delivered again: the run id comes from the request id, and a run that finds its version already
- *   registered only finishes the decision — a request never registers two versions;
- * - SIGTERM: the run is aborted after the runner's grace period (the abort signal of the write),
- *   FAILED (SHUTTING_DOWN, retriable) is produced, nothing is committed, and another trainer runs it.
+ *   the request, uncommitted.
+ * - A rebalance or SIGTERM aborts the run at once; uncommitted, the request is delivered again: the run
+ *   id comes from the request id, and a run that finds its version already registered only finishes
+ *   the decision — a request never registers two versions.
  */
 
 import { ClickHouseOfflineStore } from '../features/offline/clickhouse.ts';
@@ -29,11 +28,12 @@ import type { RheoConfig } from '../kernel/config.ts';
 import { errorMessage, isRetriable, type RheoError } from '../kernel/errors.ts';
 import { createKafka } from '../kernel/kafka.ts';
 import type { Logger } from '../kernel/log.ts';
-import type { Registry } from '../kernel/metrics.ts';
+import { Counter, type Registry } from '../kernel/metrics.ts';
 import { ensureOfflineTables } from '../processors/archiver/index.ts';
 import { RegistryClient } from '../registry/client.ts';
 import { ProcessorRunner, type RunnerOptions } from '../runtime/runner.ts';
-import type { ProcessorSpec, Rejection, SourceRecord } from '../runtime/types.ts';
+import { longTaskProcessor } from '../runtime/task.ts';
+import type { ProcessorSpec, Sink } from '../runtime/types.ts';
 import { CONTRACTS, type RetrainRequest, SchemaCodec } from '../schemas/index.ts';
 import { TOPICS } from '../topics/catalogue.ts';
 import { ClickHouseLabelSource } from './data/labels.ts';
@@ -115,40 +115,56 @@ export interface TrainerOptions extends Partial<RunnerOptions> {
   onProgress?: (request: RetrainRequest, update: RunProgressUpdate) => void;
 }
 
-/** The processor: decode requests, pick those this trainer serves, and run each one as the sink's write. */
+/** The processor: decode requests, accept those this trainer serves, run each as one abortable task. */
 export function trainerSpec(
-  run: (request: RetrainRequest, signal: AbortSignal) => Promise<void>,
+  run: (request: RetrainRequest, signal: AbortSignal) => Promise<RunOutcome>,
   codec: SchemaCodec,
   specs: Readonly<Record<string, TrainingSpec>>,
+  outcomes: Sink<RunOutcome>,
   models?: readonly string[],
-): ProcessorSpec<RetrainRequest, RetrainRequest> {
-  return {
+): ProcessorSpec<RetrainRequest, RunOutcome, RunOutcome> {
+  return longTaskProcessor({
     name: 'trainer',
     inputs: [TOPICS.trainingRequests],
     async decode(raw) {
       return (await codec.decode<RetrainRequest>(raw.value ?? new Uint8Array(), { reader: CONTRACTS.RetrainRequest.type })).value;
     },
-    transform(records: ReadonlyArray<SourceRecord<RetrainRequest>>) {
-      const writes: RetrainRequest[] = [];
-      const rejected: Rejection[] = [];
-      for (const record of records) {
-        const model = record.value.model_name;
-        if (models && !models.includes(model)) continue;
-        if (!specs[model])
-          rejected.push({
-            record,
-            code: 'NOT_FOUND',
-            reason: `no training spec for model ${model}; declared: ${Object.keys(specs).join(', ') || '(none)'}`,
-          });
-        else writes.push(record.value);
-      }
-      return { writes, rejected };
+    accept(request) {
+      const model = request.model_name;
+      if (models && !models.includes(model)) return { run: false };
+      if (!specs[model])
+        return {
+          run: false,
+          code: 'NOT_FOUND',
+          reason: `no training spec for model ${model}; declared: ${Object.keys(specs).join(', ') || '(none)'}`,
+        };
+      return { run: true };
     },
-    sink: {
-      name: 'training-run',
-      async write(requests, signal) {
-        for (const request of requests) await run(request, signal);
-      },
+    run: (record, signal) => run(record.value, signal),
+    outcomes,
+  });
+}
+
+/** Where finished runs are reported: observers (the demo, tests), the log and a counter per outcome. */
+export function runOutcomeSink(registry: Registry, logger: Logger, onOutcome?: (outcome: RunOutcome) => void): Sink<RunOutcome> {
+  const runs = new Counter({
+    name: 'rheo_trainer_runs_total',
+    help: 'Training requests finished by this trainer, by outcome (completed, failed for good)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  return {
+    name: 'training-outcomes',
+    async write(outcomes) {
+      for (const outcome of outcomes) {
+        runs.inc({ outcome: outcome.ok ? 'completed' : 'failed' });
+        if (!outcome.ok)
+          logger.warn(
+            { request: outcome.requestId, model: outcome.model, err: errorMessage(outcome.error) },
+            'training request failed for good; committed',
+          );
+        onOutcome?.(outcome);
+      }
     },
   };
 }
@@ -157,7 +173,7 @@ export async function createTrainer(
   config: RheoConfig,
   deps: { logger: Logger; metrics: Registry; registry?: RegistryClient; events?: RunDeps['events'] },
   options: TrainerOptions = {},
-): Promise<ProcessorRunner<RetrainRequest, RetrainRequest>> {
+): Promise<ProcessorRunner<RetrainRequest, RunOutcome, RunOutcome>> {
   const { specs = TRAINING_SPECS, models, onOutcome, onProgress, settings: given, ...runnerOptions } = options;
   const settings = given ?? loadTrainerSettings();
   const log = deps.logger.child({ component: 'trainer' });
@@ -166,32 +182,36 @@ export async function createTrainer(
     ...(deps.events ? { events: deps.events } : {}),
   });
   const codec = SchemaCodec.fromConfig(config.registry);
-  const run = async (request: RetrainRequest, signal: AbortSignal) => {
+  const run = async (request: RetrainRequest, signal: AbortSignal): Promise<RunOutcome> => {
     const spec = specs[request.model_name] as TrainingSpec;
     try {
       const result = await runTraining(connected.deps, spec, runRequestFrom(request), {
         signal,
         ...(onProgress ? { onProgress: (update: RunProgressUpdate) => onProgress(request, update) } : {}),
       });
-      onOutcome?.({ ok: true, result });
+      return { ok: true, result };
     } catch (error) {
-      onOutcome?.({ ok: false, requestId: request.event_id, model: request.model_name, error: error as Error });
+      const outcome: RunOutcome = { ok: false, requestId: request.event_id, model: request.model_name, error: error as Error };
       // Retriable (a store or the cluster is down, or we are shutting down): leave the request uncommitted and retry.
-      if (isRetriable(error) || signal.aborted) throw error;
+      if (isRetriable(error) || signal.aborted) {
+        onOutcome?.(outcome);
+        log.info({ request: request.event_id, err: errorMessage(error) }, 'training run interrupted; it will run again');
+        throw error;
+      }
       // Otherwise FAILED is the run's durable outcome: the request is done.
-      log.warn({ request: request.event_id, err: errorMessage(error) }, 'training request failed for good; committed');
+      return outcome;
     }
   };
-  const spec = trainerSpec(run, codec, specs, models);
-  spec.sink.close = () => connected.close();
+  const spec: ProcessorSpec<RetrainRequest, RunOutcome, RunOutcome> = {
+    ...trainerSpec(run, codec, specs, runOutcomeSink(deps.metrics, log, onOutcome), models),
+    close: () => connected.close(),
+  };
   return new ProcessorRunner(spec, {
     kafka: createKafka(config.kafka, deps.logger, 'trainer'),
     logger: deps.logger,
     metrics: deps.metrics,
     startFrom: 'earliest',
     groupId: 'rheo.trainer',
-    maxChunkRecords: 1,
-    partitionsConsumedConcurrently: 1,
     sessionTimeoutMs: settings.sessionTimeoutMs,
     sinkRetry: { initialDelayMs: 1_000, maxDelayMs: settings.retryMaxDelayMs },
     shutdownGraceMs: 5_000,

@@ -1,15 +1,19 @@
 /**
  * The archiver: every core event topic (predictions, feedback, model lifecycle, training, drift)
- * into its ClickHouse history table, through the shared runner. Run: `node processors/archiver/index.ts`.
+ * into its ClickHouse history table, through the shared runner.
+ *
+ * Stages: decode (the topic's contract) → transform (pure: event → table row) → sink (ClickHouse insert).
+ * Run: `node processors/archiver/index.ts --from earliest|latest [--group-id <id>]`.
  */
 import type { ClickHouseClient } from '../../kernel/clients.ts';
 import { createClickHouse } from '../../kernel/clients.ts';
-import { loadConfig, type RheoConfig } from '../../kernel/config.ts';
+import type { RheoConfig } from '../../kernel/config.ts';
 import { createKafka } from '../../kernel/kafka.ts';
-import { createLogger, type Logger } from '../../kernel/log.ts';
-import { createRegistry, type Registry } from '../../kernel/metrics.ts';
-import { ProcessorRunner, type RunnerOptions, runUntilSignalled } from '../../runtime/runner.ts';
-import type { ProcessorSpec } from '../../runtime/types.ts';
+import type { Logger } from '../../kernel/log.ts';
+import type { Registry } from '../../kernel/metrics.ts';
+import { runMain } from '../../runtime/main.ts';
+import { ProcessorRunner, type RunnerOptions } from '../../runtime/runner.ts';
+import { type ProcessorSpec, statelessProcessor } from '../../runtime/types.ts';
 import { contractNamed, SchemaCodec } from '../../schemas/index.ts';
 import { clickHouseRowSink } from './sink.ts';
 import { createTableSql, OFFLINE_TABLES, type OfflineTable } from './tables.ts';
@@ -46,7 +50,7 @@ export function archiverSpec(
       });
       return decoded.value;
     },
-    transform: archiveTransform(byTopic),
+    supply: statelessProcessor(archiveTransform(byTopic)),
     sink: clickHouseRowSink(client, config.clickhouse.database),
   };
 }
@@ -59,11 +63,12 @@ export async function createArchiver(
   const client = deps.client ?? createClickHouse(config);
   await ensureOfflineTables(client, config.clickhouse.database);
   const codec = deps.codec ?? SchemaCodec.fromConfig(config.registry);
-  const spec = archiverSpec(config, client, codec);
-  const close = spec.sink.close;
-  spec.sink.close = async () => {
-    await close?.();
-    if (!deps.client) await client.close();
+  const spec: ProcessorSpec<Record<string, unknown>, TableRow> = {
+    ...archiverSpec(config, client, codec),
+    // A client passed in belongs to the caller; the one made here closes with the runner.
+    close: async () => {
+      if (!deps.client) await client.close();
+    },
   };
   return new ProcessorRunner(spec, {
     kafka: createKafka(config.kafka, deps.logger, 'archiver'),
@@ -75,8 +80,5 @@ export async function createArchiver(
 }
 
 if (import.meta.main) {
-  const config = loadConfig();
-  const logger = createLogger('archiver', { level: config.logLevel });
-  const runner = await createArchiver(config, { logger, metrics: createRegistry('archiver') });
-  await runUntilSignalled(runner, logger);
+  await runMain('archiver', ({ config, logger, metrics, args }) => createArchiver(config, { logger, metrics }, args));
 }

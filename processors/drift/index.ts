@@ -4,32 +4,85 @@
  * in ClickHouse `rheo.drift_reports`), Prometheus gauges, and a RetrainRequest on `training.requests`
  * when a window crosses the alert band (at most one per model per cool-down).
  *
- * Restart consistency: window state lives in Redis (store.ts), written with each chunk before the
- * runner commits its offset, compare-and-set on the offset it covers; reports and requests carry ids
- * derived from the window. So a kill -9 at any point gives the same reports as an uninterrupted run.
+ * Stages: decode (never throws: undecodable records are counted in their window's dlq_count) →
+ * enrich (waits, once per version, for the registry to know a version's baseline) → transform (pure:
+ * `step` folds the chunk into the partition's window state) → state flush (Redis, compare-and-set on
+ * the offset it covers, store.ts) → commit. A punctuation reports the windows every partition has
+ * closed (reporter.ts), through the context's `forward`; a commit that moved the closing horizon
+ * triggers it at once.
+ *
+ * Restart consistency: reports and requests carry ids derived from the window, and window state is
+ * flushed before offsets commit, so a kill -9 at any point gives the same reports as an
+ * uninterrupted run.
  *
  * Run: `node processors/drift/index.ts --from earliest|latest [--group-id <id>]`.
  */
 
 import { createRedis, type Redis } from '../../kernel/clients.ts';
-import { loadConfig, type RheoConfig } from '../../kernel/config.ts';
-import { errorMessage } from '../../kernel/errors.ts';
-import { createAdmin, createKafka, createProducer, type Kafka, type Producer } from '../../kernel/kafka.ts';
-import { createLogger, type Logger } from '../../kernel/log.ts';
-import { createRegistry, type Registry } from '../../kernel/metrics.ts';
+import type { RheoConfig } from '../../kernel/config.ts';
+import { errorMessage, RheoError } from '../../kernel/errors.ts';
+import { createAdmin, createKafka, type Kafka } from '../../kernel/kafka.ts';
+import type { Logger } from '../../kernel/log.ts';
+import type { Registry } from '../../kernel/metrics.ts';
 import { RegistryFollower } from '../../registry/follower.ts';
-import { parseProcessorArgs } from '../../runtime/args.ts';
-import { ProcessorRunner, type RunnerOptions, runUntilSignalled } from '../../runtime/runner.ts';
-import type { ProcessorSpec } from '../../runtime/types.ts';
+import { runMain } from '../../runtime/main.ts';
+import { ProcessorRunner, type RunnerOptions } from '../../runtime/runner.ts';
+import type { ForwardMessage, ProcessorContext, ProcessorSpec, StateStore } from '../../runtime/types.ts';
 import { CONTRACTS, type Prediction, SchemaCodec } from '../../schemas/index.ts';
 import { TOPICS, type TopicEntry } from '../../topics/catalogue.ts';
 import { type BaselineSource, registryBaselines } from './baselines.ts';
 import { createDriftMetrics, type DriftMetrics } from './metrics.ts';
-import { type DriftOutput, DriftReporter } from './reporter.ts';
+import { type DriftOutput, DriftReporter, type ReportPass } from './reporter.ts';
 import { type DriftSettings, loadDriftSettings } from './settings.ts';
-import { driftSink, type StateCache } from './sink.ts';
 import { DriftStore } from './store.ts';
-import { type DriftInput, emptyState, type PartitionWrite, step } from './transform.ts';
+import { type DriftInput, emptyState, type PartitionState, type PartitionWrite, step } from './transform.ts';
+
+/** The window store as the runner's state store: an update is a chunk's `PartitionWrite`. */
+export function driftStateStore(store: DriftStore): StateStore<PartitionState, PartitionWrite> {
+  return {
+    name: 'drift-window-store',
+    load: (partition) => store.load(partition),
+    async flush(partition, write) {
+      let outcome: Awaited<ReturnType<DriftStore['persist']>>;
+      try {
+        outcome = await store.persist(write);
+      } catch (error) {
+        throw new RheoError('SINK_UNAVAILABLE', `drift window store write failed: ${errorMessage(error)}`, { cause: error });
+      }
+      if (outcome === 'conflict')
+        throw new RheoError(
+          'SINK_UNAVAILABLE',
+          `window state of ${write.topic}/${partition} was changed by another member; the chunk will be redelivered`,
+        );
+      // 'already': a retried flush found its state stored (the stored state is this write's).
+      return write.state;
+    },
+  };
+}
+
+/** Publishes through a context's `forward`: reports keyed by model on `monitoring.drift`, requests on `training.requests`. */
+export async function forwardDriftOutput(
+  forward: ProcessorContext['forward'],
+  codec: SchemaCodec,
+  topics: { drift: TopicEntry; retrain: TopicEntry },
+): Promise<DriftOutput> {
+  const drift = await codec.forTopic(topics.drift.name, CONTRACTS.DriftReport);
+  const retrain = await codec.forTopic(topics.retrain.name, CONTRACTS.RetrainRequest);
+  return {
+    async publish(reports, requests) {
+      const toMessages = <T extends { model_name: string }>(rows: readonly T[], encode: (row: T) => Buffer): ForwardMessage[] =>
+        rows.map((r) => ({ key: r.model_name, value: encode(r) }));
+      await forward(
+        topics.drift,
+        toMessages(reports, (r) => drift.encode(r)),
+      );
+      await forward(
+        topics.retrain,
+        toMessages(requests, (r) => retrain.encode(r)),
+      );
+    },
+  };
+}
 
 export interface DriftSpecDeps {
   codec: SchemaCodec;
@@ -38,14 +91,18 @@ export interface DriftSpecDeps {
   reporter: DriftReporter;
   settings: DriftSettings;
   input?: TopicEntry;
+  outputs?: { drift: TopicEntry; retrain: TopicEntry };
   metrics?: DriftMetrics;
+  /** How often each partition's punctuation looks for complete windows; default 1000 ms. */
+  reportIntervalMs?: number;
+  logger?: Logger;
   close?: () => Promise<void>;
 }
 
-/** The processor as the runner sees it: decode (never throws), the pure step bound to the cached state, the sink. */
-export function driftSpec(deps: DriftSpecDeps): ProcessorSpec<DriftInput, PartitionWrite> {
-  const { codec, store, baselines, settings, metrics } = deps;
-  const cache: StateCache = new Map();
+/** The processor as the runner sees it. */
+export function driftSpec(deps: DriftSpecDeps): ProcessorSpec<DriftInput, never, DriftInput, PartitionState, PartitionWrite> {
+  const { codec, baselines, settings, metrics, reporter } = deps;
+  const outputs = deps.outputs ?? { drift: TOPICS.monitoringDrift, retrain: TOPICS.trainingRequests };
   const waited = new Set<string>();
   return {
     name: 'drift',
@@ -59,61 +116,48 @@ export function driftSpec(deps: DriftSpecDeps): ProcessorSpec<DriftInput, Partit
         return { ok: false, reason: errorMessage(error) };
       }
     },
-    async transform(records) {
-      const first = records[0];
-      if (!first) return { writes: [], rejected: [] };
-      // A version's registration precedes its predictions; give the registry a moment to catch up, once per version.
-      const unknown = new Map<string, [string, string]>();
-      for (const r of records) {
-        if (!r.value.ok) continue;
-        const { model_name: m, model_version: v } = r.value.prediction;
-        const k = `${m}\u0000${v}`;
-        if (!waited.has(k) && !baselines.knows(m, v)) unknown.set(k, [m, v]);
-      }
-      if (unknown.size > 0) {
-        await baselines.waitFor([...unknown.values()], settings.baselineWaitMs);
-        for (const k of unknown.keys()) waited.add(k);
-      }
-      let state = cache.get(first.partition);
-      if (!state || state.next !== first.offset) state = (await store.load(first.partition)) ?? emptyState();
-      const outcome = step(state, records, (m, v) => baselines.baseline(m, v), settings.window);
-      if (metrics) {
-        const { applied, skipped, late, unbaselined, undecodable } = outcome.stats;
-        metrics.records.inc({ outcome: 'counted' }, applied - late - unbaselined - undecodable);
-        metrics.records.inc({ outcome: 'late' }, late);
-        metrics.records.inc({ outcome: 'unbaselined' }, unbaselined);
-        metrics.records.inc({ outcome: 'undecodable' }, undecodable);
-        metrics.records.inc({ outcome: 'redelivered' }, skipped);
-      }
-      return { writes: outcome.write ? [outcome.write] : [], rejected: outcome.rejected };
+    state: { store: driftStateStore(deps.store), initial: emptyState },
+    supply(context) {
+      const output = forwardDriftOutput(context.forward, codec, outputs);
+      // Windows may become complete through another member's progress: look now and then, not only after our own chunks.
+      const reports = context.schedule(deps.reportIntervalMs ?? 1_000, async () => {
+        await reporter.run(await output);
+      });
+      return {
+        async enrich(records) {
+          // A version's registration precedes its predictions; give the registry a moment to catch up, once per version.
+          const unknown = new Map<string, [string, string]>();
+          for (const r of records) {
+            if (!r.value.ok) continue;
+            const { model_name: m, model_version: v } = r.value.prediction;
+            const k = `${m}\u0000${v}`;
+            if (!waited.has(k) && !baselines.knows(m, v)) unknown.set(k, [m, v]);
+          }
+          if (unknown.size > 0) {
+            await baselines.waitFor([...unknown.values()], settings.baselineWaitMs);
+            for (const k of unknown.keys()) waited.add(k);
+          }
+          return { records: [...records], rejected: [] };
+        },
+        transform(records, state) {
+          const outcome = step(state, records, (m, v) => baselines.baseline(m, v), settings.window);
+          if (metrics) {
+            const { applied, skipped, late, unbaselined, undecodable } = outcome.stats;
+            metrics.records.inc({ outcome: 'counted' }, applied - late - unbaselined - undecodable);
+            metrics.records.inc({ outcome: 'late' }, late);
+            metrics.records.inc({ outcome: 'unbaselined' }, unbaselined);
+            metrics.records.inc({ outcome: 'undecodable' }, undecodable);
+            metrics.records.inc({ outcome: 'redelivered' }, skipped);
+          }
+          return { writes: [], rejected: outcome.rejected, ...(outcome.write ? { update: outcome.write } : {}) };
+        },
+        committed({ update }) {
+          // Windows complete only when some partition's horizon crosses their end.
+          if (update?.crossed) reports.trigger();
+        },
+      };
     },
-    sink: driftSink(store, cache, deps.reporter, deps.close),
-  };
-}
-
-/** Publishes to Kafka: reports keyed by model on `monitoring.drift`, requests on `training.requests`, acks=all. */
-export async function kafkaDriftOutput(
-  producer: Producer,
-  codec: SchemaCodec,
-  topics: { drift: TopicEntry; retrain: TopicEntry },
-): Promise<DriftOutput> {
-  const drift = await codec.forTopic(topics.drift.name, CONTRACTS.DriftReport);
-  const retrain = await codec.forTopic(topics.retrain.name, CONTRACTS.RetrainRequest);
-  return {
-    async publish(reports, requests) {
-      const topicMessages = [];
-      if (reports.length > 0)
-        topicMessages.push({
-          topic: topics.drift.name,
-          messages: reports.map((r) => ({ key: r.model_name, value: drift.encode(r) })),
-        });
-      if (requests.length > 0)
-        topicMessages.push({
-          topic: topics.retrain.name,
-          messages: requests.map((r) => ({ key: r.model_name, value: retrain.encode(r) })),
-        });
-      if (topicMessages.length > 0) await producer.sendBatch({ acks: -1, topicMessages });
-    },
+    ...(deps.close ? { close: deps.close } : {}),
   };
 }
 
@@ -132,12 +176,15 @@ export interface DriftProcessorOptions extends Partial<Omit<RunnerOptions, 'star
 }
 
 export interface DriftProcessor {
-  runner: ProcessorRunner<DriftInput, PartitionWrite>;
+  runner: ProcessorRunner<DriftInput, never, DriftInput, PartitionState, PartitionWrite>;
   store: DriftStore;
   reporter: DriftReporter;
   settings: DriftSettings;
+  /** One reporting pass now, published through the runner (what the partitions' punctuation runs). */
+  report(): Promise<ReportPass>;
   start(): Promise<void>;
   stop(reason?: string): Promise<void>;
+  finished(): Promise<void>;
 }
 
 async function partitionsOf(kafka: Kafka, topic: string): Promise<number[]> {
@@ -172,7 +219,8 @@ export async function createDriftProcessor(
   const groupId = runnerOptions.groupId ?? 'rheo.drift';
   const store = new DriftStore(redis, namespace ?? `rheo:drift:${groupId}:${input.name}`);
   const partitions = await partitionsOf(kafka, input.name);
-  if (partitions.length === 0) throw new Error(`topic ${input.name} has no partitions (run \`rheo topics ensure\`)`);
+  if (partitions.length === 0)
+    throw new RheoError('KAFKA_TOPIC_MISSING', `topic ${input.name} has no partitions (run \`rheo topics ensure\`)`);
 
   let follower: RegistryFollower | undefined;
   let baselines = givenBaselines;
@@ -182,19 +230,8 @@ export async function createDriftProcessor(
     await follower.waitUntilCaughtUp(120_000);
     baselines = registryBaselines(follower, logger);
   }
-  const producer = createProducer(kafka);
-  await producer.connect();
   const metrics = createDriftMetrics(deps.metrics);
-  const reporter = new DriftReporter({
-    store,
-    baselines,
-    settings,
-    output: await kafkaDriftOutput(producer, codec, outputs),
-    partitions,
-    logger,
-    metrics,
-  });
-  let timer: NodeJS.Timeout | undefined;
+  const reporter = new DriftReporter({ store, baselines, settings, partitions, logger, metrics });
   const spec = driftSpec({
     codec,
     store,
@@ -202,11 +239,11 @@ export async function createDriftProcessor(
     reporter,
     settings,
     input,
+    outputs,
     metrics,
+    reportIntervalMs,
     close: async () => {
-      clearInterval(timer);
-      await reporter.run().catch(() => undefined);
-      await Promise.allSettled([producer.disconnect(), follower?.stop()]);
+      await follower?.stop();
       if (!deps.redis) redis.disconnect();
     },
   });
@@ -218,26 +255,19 @@ export async function createDriftProcessor(
     ...runnerOptions,
     startFrom: options.startFrom,
   });
-  // Windows may become complete through another member's progress: look now and then, not only after our
-  // own chunks. Stopped when the runner closes the sink.
-  timer = setInterval(() => {
-    reporter.run().catch((error: unknown) => logger.warn({ err: errorMessage(error) }, 'drift report pass failed'));
-  }, reportIntervalMs);
-  timer.unref();
   return {
     runner,
     store,
     reporter,
     settings,
+    report: async () =>
+      reporter.run(await forwardDriftOutput((topic, messages) => runner.forward(topic, messages), codec, outputs)),
     start: () => runner.start(),
     stop: (reason) => runner.stop(reason),
+    finished: () => runner.finished(),
   };
 }
 
 if (import.meta.main) {
-  const args = parseProcessorArgs(process.argv.slice(2));
-  const config = loadConfig();
-  const logger = createLogger('drift', { level: config.logLevel });
-  const processor = await createDriftProcessor(config, { logger, metrics: createRegistry('drift') }, args);
-  await runUntilSignalled(processor.runner, logger);
+  await runMain('drift', ({ config, logger, metrics, args }) => createDriftProcessor(config, { logger, metrics }, args));
 }

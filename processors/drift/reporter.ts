@@ -33,7 +33,8 @@ export interface ReporterOptions {
   store: DriftStore;
   baselines: BaselineSource;
   settings: DriftSettings;
-  output: DriftOutput;
+  /** Where reports go unless a pass is given its own (the processor passes its context's `forward`). */
+  output?: DriftOutput;
   /** Every partition of the input topic: a window is complete once all of them closed it. */
   partitions: readonly number[];
   logger: Logger;
@@ -57,8 +58,10 @@ export class DriftReporter {
   }
 
   /** Reports every window that is complete; concurrent calls share one pass. */
-  run(): Promise<ReportPass> {
-    this.#running ??= this.#pass().finally(() => {
+  run(output?: DriftOutput): Promise<ReportPass> {
+    const target = output ?? this.#o.output;
+    if (!target) return Promise.reject(new Error('drift reporter has no output to publish to'));
+    this.#running ??= this.#pass(target).finally(() => {
       this.#running = undefined;
     });
     return this.#running;
@@ -76,7 +79,7 @@ export class DriftReporter {
     return min - this.#o.settings.window.latenessMs;
   }
 
-  async #pass(): Promise<ReportPass> {
+  async #pass(output: DriftOutput): Promise<ReportPass> {
     const { store } = this.#o;
     const token = randomUUID();
     const total: ReportPass = { windows: 0, reports: 0, requests: 0 };
@@ -91,7 +94,7 @@ export class DriftReporter {
         // Never split the windows sharing an end between passes: a model's versions are decided together.
         if (full) due = await store.due((due[due.length - 1] as DueWindow).end, Number.POSITIVE_INFINITY);
         if (due.length > 0) {
-          const done = await this.#report(due);
+          const done = await this.#report(due, output);
           total.windows += due.length;
           total.reports += done.reports;
           total.requests += done.requests;
@@ -111,7 +114,7 @@ export class DriftReporter {
     }
   }
 
-  async #report(due: readonly DueWindow[]): Promise<{ reports: number; requests: number }> {
+  async #report(due: readonly DueWindow[], output: DriftOutput): Promise<{ reports: number; requests: number }> {
     const { store, baselines, settings, logger, metrics } = this.#o;
     const { latenessMs, slideMs, sizeMs } = settings.window;
     const slots = await store.dlqSlots();
@@ -174,7 +177,7 @@ export class DriftReporter {
         reports.push(...windowReports);
       }
     }
-    await this.#o.output.publish(reports, requests);
+    await output.publish(reports, requests);
     await store.finish(
       due.map((w) => w.member),
       requested,

@@ -8,38 +8,56 @@
  * archiver keeps it; replayable from the topic), waiting while a prediction has not landed yet. Outcomes
  * are deduplicated by prediction event id, so restarts and redeliveries never double count.
  *
+ * Stages: decode (Feedback) → enrich (the label's candidate predictions from ClickHouse, waiting while
+ * they have not landed, lookup.ts) → transform (pure: outcome or unmatched rows) → sink (ClickHouse).
+ *
  * Run: `node processors/feedback-joiner/index.ts --from earliest|latest [--group-id <id>]`.
  */
 
 import { type ClickHouseClient, createClickHouse } from '../../kernel/clients.ts';
-import { loadConfig, type RheoConfig } from '../../kernel/config.ts';
+import type { RheoConfig } from '../../kernel/config.ts';
 import { createKafka } from '../../kernel/kafka.ts';
-import { createLogger, type Logger } from '../../kernel/log.ts';
-import { createRegistry, type Registry } from '../../kernel/metrics.ts';
-import { parseProcessorArgs } from '../../runtime/args.ts';
-import { ProcessorRunner, type RunnerOptions, runUntilSignalled } from '../../runtime/runner.ts';
-import type { ProcessorSpec } from '../../runtime/types.ts';
+import type { Logger } from '../../kernel/log.ts';
+import type { Registry } from '../../kernel/metrics.ts';
+import { runMain } from '../../runtime/main.ts';
+import { ProcessorRunner, type RunnerOptions } from '../../runtime/runner.ts';
+import type { ProcessorSpec, Sink } from '../../runtime/types.ts';
 import { CONTRACTS, type Feedback, SchemaCodec } from '../../schemas/index.ts';
 import { TOPICS, type TopicEntry } from '../../topics/catalogue.ts';
-import type { LabelEvent } from './join.ts';
+import { DEFAULT_JOINER_SETTINGS, type JoinerSettings, labelLookup } from './lookup.ts';
 import { createJoinerMetrics } from './metrics.ts';
-import { DEFAULT_JOINER_SETTINGS, type JoinerSettings, joinerSink } from './sink.ts';
+import { joinerSink } from './sink.ts';
 import { ensureMonitoringTables } from './tables.ts';
-import { joinTransform } from './transform.ts';
+import { type JoinerWrite, joinTransform, type LabelWithCandidates } from './transform.ts';
 
+/**
+ * The processor as the runner sees it. Each partition gets its own lookup (it remembers when it first
+ * saw each label still waiting for its prediction).
+ */
 export function joinerSpec(deps: {
   codec: SchemaCodec;
-  sink: ProcessorSpec<Feedback, LabelEvent>['sink'];
+  client: ClickHouseClient;
+  database: string;
+  settings: JoinerSettings;
+  sink: Sink<JoinerWrite>;
   input?: TopicEntry;
-}): ProcessorSpec<Feedback, LabelEvent> {
+  now?: () => number;
+  close?: () => Promise<void>;
+}): ProcessorSpec<Feedback, JoinerWrite, LabelWithCandidates> {
+  const { client, database, settings } = deps;
+  const transform = joinTransform(settings);
   return {
     name: 'feedback-joiner',
     inputs: [deps.input ?? TOPICS.feedback],
     async decode(raw) {
       return (await deps.codec.decode<Feedback>(raw.value ?? new Uint8Array(), { reader: CONTRACTS.Feedback.type })).value;
     },
-    transform: joinTransform,
+    supply: () => ({
+      enrich: labelLookup({ client, database, settings, ...(deps.now ? { now: deps.now } : {}) }),
+      transform,
+    }),
     sink: deps.sink,
+    ...(deps.close ? { close: deps.close } : {}),
   };
 }
 
@@ -53,37 +71,42 @@ export async function createFeedbackJoiner(
   config: RheoConfig,
   deps: { logger: Logger; metrics: Registry; client?: ClickHouseClient; codec?: SchemaCodec },
   options: JoinerOptions,
-): Promise<ProcessorRunner<Feedback, LabelEvent>> {
+): Promise<ProcessorRunner<Feedback, JoinerWrite, LabelWithCandidates>> {
   const { input, settings, ...runnerOptions } = options;
   const client = deps.client ?? createClickHouse(config);
   const database = config.clickhouse.database;
   await ensureMonitoringTables(client, database);
+  const merged = { ...DEFAULT_JOINER_SETTINGS, ...settings };
   const sink = joinerSink({
     client,
     database,
-    settings: { ...DEFAULT_JOINER_SETTINGS, ...settings },
+    settings: merged,
     logger: deps.logger.child({ processor: 'feedback-joiner' }),
     metrics: createJoinerMetrics(deps.metrics),
+  });
+  const spec = joinerSpec({
+    codec: deps.codec ?? SchemaCodec.fromConfig(config.registry),
+    client,
+    database,
+    settings: merged,
+    sink,
+    ...(input ? { input } : {}),
+    // A client passed in belongs to the caller; the one made here closes with the runner.
     close: async () => {
       if (!deps.client) await client.close();
     },
   });
-  return new ProcessorRunner(
-    joinerSpec({ codec: deps.codec ?? SchemaCodec.fromConfig(config.registry), sink, ...(input ? { input } : {}) }),
-    {
-      kafka: createKafka(config.kafka, deps.logger, 'feedback-joiner'),
-      logger: deps.logger,
-      metrics: deps.metrics,
-      ...runnerOptions,
-      startFrom: options.startFrom,
-    },
-  );
+  return new ProcessorRunner(spec, {
+    kafka: createKafka(config.kafka, deps.logger, 'feedback-joiner'),
+    logger: deps.logger,
+    metrics: deps.metrics,
+    ...runnerOptions,
+    startFrom: options.startFrom,
+  });
 }
 
 if (import.meta.main) {
-  const args = parseProcessorArgs(process.argv.slice(2));
-  const config = loadConfig();
-  const logger = createLogger('feedback-joiner', { level: config.logLevel });
-  const runner = await createFeedbackJoiner(config, { logger, metrics: createRegistry('feedback-joiner') }, args);
-  await runUntilSignalled(runner, logger);
+  await runMain('feedback-joiner', ({ config, logger, metrics, args }) =>
+    createFeedbackJoiner(config, { logger, metrics }, args),
+  );
 }

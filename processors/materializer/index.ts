@@ -4,6 +4,9 @@
  * after both stores acknowledged; invalid records go to `features.<group>.dlq`; N instances share the
  * topics' partitions as one consumer group (`rheo.materializer`).
  *
+ * Stages: decode (resolved into the group's declared schema) → transform (pure: event → feature write)
+ * → sink (Redis compare-and-set and ClickHouse insert, both acknowledged).
+ *
  * Run: `node processors/materializer/index.ts --from earliest|latest [--group-id <id>]`. Where a new
  * consumer group starts is required, never implied.
  */
@@ -15,13 +18,13 @@ import { RedisOnlineStore } from '../../features/online/redis.ts';
 import type { OnlineStore } from '../../features/online/store.ts';
 import { FeatureRegistry } from '../../features/registry.ts';
 import { createClickHouse, createRedis } from '../../kernel/clients.ts';
-import { loadConfig, type RheoConfig } from '../../kernel/config.ts';
+import type { RheoConfig } from '../../kernel/config.ts';
 import { createKafka } from '../../kernel/kafka.ts';
-import { createLogger, type Logger } from '../../kernel/log.ts';
-import { createRegistry, type Registry } from '../../kernel/metrics.ts';
-import { parseProcessorArgs } from '../../runtime/args.ts';
-import { ProcessorRunner, type RunnerOptions, runUntilSignalled } from '../../runtime/runner.ts';
-import type { ProcessorSpec } from '../../runtime/types.ts';
+import type { Logger } from '../../kernel/log.ts';
+import type { Registry } from '../../kernel/metrics.ts';
+import { runMain } from '../../runtime/main.ts';
+import { ProcessorRunner, type RunnerOptions } from '../../runtime/runner.ts';
+import { type ProcessorSpec, statelessProcessor } from '../../runtime/types.ts';
 import { type AvroType, featureGroupContract, SchemaCodec } from '../../schemas/index.ts';
 import { featureTopic } from '../../topics/catalogue.ts';
 import { createMaterializerMetrics, featureStoresSink, type MaterializerMetrics } from './sink.ts';
@@ -54,8 +57,9 @@ export function materializerSpec(
       });
       return decoded.value;
     },
-    transform: materializeTransform(byTopic),
-    sink: featureStoresSink(new Map(groups.map((g) => [g.name, g])), deps.online, deps.offline, deps.metrics, deps.close),
+    supply: statelessProcessor(materializeTransform(byTopic)),
+    sink: featureStoresSink(new Map(groups.map((g) => [g.name, g])), deps.online, deps.offline, deps.metrics),
+    ...(deps.close ? { close: deps.close } : {}),
   };
 }
 
@@ -111,9 +115,5 @@ export async function createMaterializer(
 }
 
 if (import.meta.main) {
-  const args = parseProcessorArgs(process.argv.slice(2));
-  const config = loadConfig();
-  const logger = createLogger('materializer', { level: config.logLevel });
-  const runner = await createMaterializer(config, { logger, metrics: createRegistry('materializer') }, args);
-  await runUntilSignalled(runner, logger);
+  await runMain('materializer', ({ config, logger, metrics, args }) => createMaterializer(config, { logger, metrics }, args));
 }

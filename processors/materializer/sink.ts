@@ -78,8 +78,6 @@ export function featureStoresSink(
   online: OnlineStore,
   offline: OfflineStore,
   metrics?: MaterializerMetrics,
-  /** Called when the runner stops: closes what the materializer created (stores passed in stay open). */
-  close?: () => Promise<void>,
 ): Sink<FeatureWrite> {
   const write = coalescing<FeatureWrite>(async (writes) => {
     const byGroup = new Map<string, FeatureRow[]>();
@@ -114,8 +112,5 @@ export function featureStoresSink(
   return {
     name: `${online.name}+${offline.name}`,
     write: (writes) => write(writes),
-    async close() {
-      await close?.();
-    },
   };
 }

@@ -4,17 +4,21 @@
  * joins its consumer group only once the registry is folded and the production models are loaded,
  * so the first records find their models. Batch size (rows per runtime call) and linger (how long a
  * batch waits for more rows) come from RHEO_SCORER_BATCH_SIZE and RHEO_SCORER_LINGER_MS.
- * Run: `node processors/scorer/index.ts`.
+ *
+ * Stages: decode (PredictionRequest) → enrich (model inference, transform.ts `scoreRequests`) →
+ * transform (pure: Prediction events in input order, failures refused) → sink (Kafka, acks=all).
+ *
+ * Run: `node processors/scorer/index.ts --from earliest|latest [--group-id <id>]`.
  */
 
 import { loadServingSettings, type ServingSettings } from '../../gateway/settings.ts';
 import type { RheoConfig } from '../../kernel/config.ts';
-import { loadConfig } from '../../kernel/config.ts';
 import { createKafka } from '../../kernel/kafka.ts';
-import { createLogger, type Logger } from '../../kernel/log.ts';
-import { createRegistry, type Registry } from '../../kernel/metrics.ts';
+import type { Logger } from '../../kernel/log.ts';
+import type { Registry } from '../../kernel/metrics.ts';
 import type { RegistryFollower } from '../../registry/follower.ts';
-import { ProcessorRunner, type RunnerOptions, runUntilSignalled } from '../../runtime/runner.ts';
+import { runMain } from '../../runtime/main.ts';
+import { ProcessorRunner, type RunnerOptions } from '../../runtime/runner.ts';
 import type { ProcessorSpec } from '../../runtime/types.ts';
 import { CONTRACTS, type PredictionInput, type PredictionRequest, SchemaCodec } from '../../schemas/index.ts';
 import { createFollowingHost } from '../../serving/host/following.ts';
@@ -22,15 +26,16 @@ import type { ModelHost } from '../../serving/host/host.ts';
 import { type FeatureLookup, ScoringService } from '../../serving/serve.ts';
 import { TOPICS } from '../../topics/catalogue.ts';
 import { kafkaPredictionSink } from './sink.ts';
-import { scorerTransform } from './transform.ts';
+import { type ScoredRequest, scoreRequests, scorerTransform } from './transform.ts';
 
 export interface Scorer {
-  runner: ProcessorRunner<PredictionRequest, PredictionInput>;
+  runner: ProcessorRunner<PredictionRequest, PredictionInput, ScoredRequest>;
   host: ModelHost;
   follower: RegistryFollower;
   /** Folds the registry, loads production models, connects the sink, then joins the group. */
   start(): Promise<void>;
-  stop(): Promise<void>;
+  stop(reason?: string): Promise<void>;
+  finished(): Promise<void>;
 }
 
 export async function createScorer(
@@ -53,14 +58,19 @@ export async function createScorer(
   });
   const sink = kafkaPredictionSink(kafka, predictions);
   const reader = CONTRACTS.PredictionRequest.type;
-  const spec: ProcessorSpec<PredictionRequest, PredictionInput> = {
+  const scoring = new ScoringService(host, deps.features);
+  const spec: ProcessorSpec<PredictionRequest, PredictionInput, ScoredRequest> = {
     name: 'scorer',
     inputs: [TOPICS.predictionRequests],
     async decode(raw) {
       return (await codec.decode<PredictionRequest>(raw.value ?? new Uint8Array(), { reader })).value;
     },
-    transform: scorerTransform(new ScoringService(host, deps.features)),
+    supply: () => ({ enrich: scoreRequests(scoring), transform: scorerTransform }),
     sink,
+    close: async () => {
+      await follower.stop();
+      await host.close();
+    },
   };
   const runner = new ProcessorRunner(spec, {
     kafka,
@@ -81,23 +91,13 @@ export async function createScorer(
       await sink.connect();
       await runner.start();
     },
-    async stop() {
-      await runner.stop();
-      await follower.stop();
-      await host.close();
-    },
+    stop: (reason) => runner.stop(reason),
+    finished: () => runner.finished(),
   };
 }
 
 if (import.meta.main) {
-  const config = loadConfig();
-  const logger = createLogger('scorer', { level: config.logLevel });
-  const scorer = await createScorer(config, loadServingSettings(config), { logger, metrics: createRegistry('scorer') });
-  // Fold and load first; runUntilSignalled then joins the group and runs until SIGTERM.
-  await scorer.follower.start();
-  await scorer.follower.waitUntilCaughtUp();
-  await scorer.host.update(scorer.follower.state);
-  await runUntilSignalled(scorer.runner, logger);
-  await scorer.follower.stop();
-  await scorer.host.close();
+  await runMain('scorer', ({ config, logger, metrics, args }) =>
+    createScorer(config, loadServingSettings(config), { logger, metrics }, args),
+  );
 }

@@ -1,21 +1,28 @@
 /**
- * The streaming scorer's transform: a chunk of PredictionRequests becomes Prediction events — the
- * routed (or pinned) version's, plus one per shadow version — through the same scoring path as the
- * gateway. Ids come from the request's event id and `event_time` from the request record's Kafka
- * timestamp, so a redelivered request produces identical events (downstream sinks deduplicate on them). A request that cannot be scored (unknown model,
- * missing inputs) is refused with its code and goes to the dead-letter topic.
+ * The streaming scorer's two stages.
+ *
+ * `scoreRequests` (enrich, async: model inference): a chunk of PredictionRequests is scored through
+ * the same scoring path as the gateway, one call per (model, pinned version), each becoming
+ * micro-batches inside the host; shadow versions are awaited. Ids come from the request's event id
+ * and `event_time` from the request record's Kafka timestamp, so a redelivered request produces
+ * identical events (downstream sinks deduplicate on them).
+ *
+ * `scorerTransform` (pure): each scored request becomes its Prediction events — the routed (or
+ * pinned) version's, then one per shadow — in input order; a request that could not be scored
+ * (unknown model, missing inputs) is refused with its code and goes to the dead-letter topic.
  */
-import { RheoError } from '../../kernel/errors.ts';
-import type { SourceRecord, TransformResult } from '../../runtime/types.ts';
+import { type ErrorCode, RheoError } from '../../kernel/errors.ts';
+import type { EnrichResult, SourceRecord, TransformResult } from '../../runtime/types.ts';
 import type { PredictionInput, PredictionRequest } from '../../schemas/index.ts';
 import { deterministicUuid } from '../../serving/scoring.ts';
 import { deterministicIds, type Instance, type ScoringService } from '../../serving/serve.ts';
 
-export function scorerTransform(scoring: ScoringService, now: () => number = performance.now.bind(performance)) {
-  return async (records: ReadonlyArray<SourceRecord<PredictionRequest>>): Promise<TransformResult<PredictionInput>> => {
+/** A request's scoring outcome: its predictions (served first, then shadows), or why it failed. */
+export type ScoredRequest = { ok: true; predictions: PredictionInput[] } | { ok: false; code: ErrorCode; reason: string };
+
+export function scoreRequests(scoring: ScoringService, now: () => number = performance.now.bind(performance)) {
+  return async (records: ReadonlyArray<SourceRecord<PredictionRequest>>): Promise<EnrichResult<ScoredRequest>> => {
     const receivedAt = now();
-    const result: TransformResult<PredictionInput> = { writes: [], rejected: [] };
-    // One scoring call per (model, pinned version): each becomes micro-batches inside the host.
     const groups = new Map<string, Array<SourceRecord<PredictionRequest>>>();
     for (const record of records) {
       const key = `${record.value.model_name}\u0000${record.value.model_version ?? ''}`;
@@ -23,7 +30,7 @@ export function scorerTransform(scoring: ScoringService, now: () => number = per
       if (group) group.push(record);
       else groups.set(key, [record]);
     }
-    const outputs = new Map<SourceRecord<PredictionRequest>, PredictionInput[]>();
+    const scored = new Map<SourceRecord<PredictionRequest>, ScoredRequest>();
     await Promise.all(
       [...groups.values()].map(async (group) => {
         const first = (group[0] as SourceRecord<PredictionRequest>).value;
@@ -31,38 +38,49 @@ export function scorerTransform(scoring: ScoringService, now: () => number = per
           entityId: r.value.entity_id,
           inputs: r.value.inputs,
           requestTime: r.value.event_time,
-          // The request record's Kafka timestamp, so a redelivered request yields identical events.
           eventTime: r.timestamp,
           requestId: r.value.event_id,
           ids: deterministicIds(r.value.event_id, deterministicUuid),
         }));
         try {
-          const scored = await scoring.score(instances, {
+          const result = await scoring.score(instances, {
             model: first.model_name,
             source: 'STREAMING',
             receivedAt,
             shadows: 'await',
             ...(first.model_version ? { version: first.model_version } : {}),
           });
-          const shadows = await scored.shadows;
-          const byRequest = new Map<string, PredictionInput[]>();
-          for (const s of shadows) byRequest.set(s.request_id as string, [...(byRequest.get(s.request_id as string) ?? []), s]);
-          scored.outcomes.forEach((outcome, i) => {
+          const shadows = new Map<string, PredictionInput[]>();
+          for (const s of await result.shadows)
+            shadows.set(s.request_id as string, [...(shadows.get(s.request_id as string) ?? []), s]);
+          result.outcomes.forEach((outcome, i) => {
             const record = group[i] as SourceRecord<PredictionRequest>;
-            if (!outcome.ok) {
-              result.rejected.push({ record, code: outcome.error.code, reason: outcome.error.message });
-              return;
-            }
-            outputs.set(record, [outcome.prediction, ...(byRequest.get(record.value.event_id) ?? [])]);
+            scored.set(
+              record,
+              outcome.ok
+                ? { ok: true, predictions: [outcome.prediction, ...(shadows.get(record.value.event_id) ?? [])] }
+                : { ok: false, code: outcome.error.code, reason: outcome.error.message },
+            );
           });
         } catch (error) {
           const e = error instanceof RheoError ? error : new RheoError('PROCESSING_FAILED', String(error));
-          for (const record of group) result.rejected.push({ record, code: e.code, reason: e.message });
+          for (const record of group) scored.set(record, { ok: false, code: e.code, reason: e.message });
         }
       }),
     );
-    // Writes follow input order, so per-key order holds on the way out.
-    for (const record of records) result.writes.push(...(outputs.get(record) ?? []));
-    return result;
+    return {
+      records: records.map((record) => ({ ...record, value: scored.get(record) as ScoredRequest })),
+      rejected: [],
+    };
   };
+}
+
+export function scorerTransform(records: ReadonlyArray<SourceRecord<ScoredRequest>>): TransformResult<PredictionInput> {
+  const result: TransformResult<PredictionInput> = { writes: [], rejected: [] };
+  // Writes follow input order, so per-key order holds on the way out.
+  for (const record of records) {
+    if (record.value.ok) result.writes.push(...record.value.predictions);
+    else result.rejected.push({ record, code: record.value.code, reason: record.value.reason });
+  }
+  return result;
 }

@@ -200,7 +200,7 @@ describe('drift processor on the real stack', () => {
       ['x_wide', ORIGIN + 3 * MIN, 'ALERT'],
     ]);
     expect(request?.evidence.summary).toMatch(/^PSI of x_wide at \d\.\d{3}/);
-    expect(await processor.reporter.run()).toMatchObject({ windows: 0 });
+    expect(await processor.report()).toMatchObject({ windows: 0 });
 
     // Through the archiver into ClickHouse, where the CLI, the gateway and the analysts' views read them.
     const client = createClickHouse(config);

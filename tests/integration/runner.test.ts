@@ -15,6 +15,7 @@ import { createRegistry } from '../../kernel/metrics.ts';
 import { sleep } from '../../kernel/retry.ts';
 import { MemorySink } from '../../runtime/driver.ts';
 import { ProcessorRunner } from '../../runtime/runner.ts';
+import { statelessProcessor } from '../../runtime/types.ts';
 import { ensureTopics } from '../../topics/admin.ts';
 import { withDeadLetters } from '../../topics/catalogue.ts';
 import { exited, startChild } from '../support/child.ts';
@@ -215,7 +216,7 @@ describe('processor runner on the real stack', () => {
         name: 'slow',
         inputs: [topic],
         decode: (raw) => raw.value?.toString() ?? '',
-        transform: (rs) => ({ writes: rs.map((r) => r.value), rejected: [] }),
+        supply: statelessProcessor((rs) => ({ writes: rs.map((r) => r.value), rejected: [] })),
         sink: slowSink,
       },
       {

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import type { ClickHouseClient } from '../../../kernel/clients.ts';
 import { driftSpec } from '../../../processors/drift/index.ts';
 import type { DriftReporter } from '../../../processors/drift/reporter.ts';
 import { DEFAULT_DRIFT_SETTINGS } from '../../../processors/drift/settings.ts';
 import type { DriftStore } from '../../../processors/drift/store.ts';
 import { joinerSpec } from '../../../processors/feedback-joiner/index.ts';
+import { DEFAULT_JOINER_SETTINGS } from '../../../processors/feedback-joiner/lookup.ts';
 import { InMemorySchemaRegistry, SchemaCodec } from '../../../schemas/index.ts';
 import { catalogue, TOPICS } from '../../../topics/catalogue.ts';
 
@@ -19,7 +21,13 @@ describe('feedback and drift processors read catalogue topics', () => {
       baselines: { baseline: () => undefined, knows: () => true, waitFor: async () => undefined },
       settings: DEFAULT_DRIFT_SETTINGS,
     });
-    const joiner = joinerSpec({ codec, sink: { name: 'none', write: async () => undefined } });
+    const joiner = joinerSpec({
+      codec,
+      client: {} as ClickHouseClient,
+      database: 'rheo',
+      settings: DEFAULT_JOINER_SETTINGS,
+      sink: { name: 'none', write: async () => undefined },
+    });
     expect(drift.inputs).toEqual([TOPICS.predictions]);
     expect(joiner.inputs).toEqual([TOPICS.feedback]);
     for (const t of [...drift.inputs, ...joiner.inputs]) {

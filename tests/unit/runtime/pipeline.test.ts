@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { RheoError } from '../../../kernel/errors.ts';
+import { createLogger } from '../../../kernel/log.ts';
 import { MemorySink, ProcessorTestDriver } from '../../../runtime/driver.ts';
 import { deadLetterHeaders, runChunk } from '../../../runtime/pipeline.ts';
-import type { ProcessorSpec, SourceRecord } from '../../../runtime/types.ts';
+import type { FailurePolicy, ProcessorContext, ProcessorSpec, SourceRecord } from '../../../runtime/types.ts';
 import { TOPICS } from '../../../topics/catalogue.ts';
 
 interface Reading {
@@ -10,32 +11,47 @@ interface Reading {
   amount: number;
 }
 
+type Policy = FailurePolicy;
+
+function transform(records: ReadonlyArray<SourceRecord<Reading>>) {
+  const writes: string[] = [];
+  const rejected = [];
+  for (const r of records) {
+    if (r.value.amount < 0) rejected.push({ record: r, code: 'PROCESSING_FAILED' as const, reason: 'negative amount' });
+    else writes.push(`${r.key}:${r.value.id}`);
+  }
+  return { writes, rejected };
+}
+
 function spec(
   sink = new MemorySink<string>(),
-  failurePolicy: ProcessorSpec<Reading, string>['failurePolicy'] = 'dead-letter',
+  decode: Policy = 'dead-letter',
+  process: Policy = decode,
 ): ProcessorSpec<Reading, string> {
   return {
     name: 'test',
     inputs: [TOPICS.predictions],
-    failurePolicy,
+    policies: { decode, process },
     decode(raw) {
       if (!raw.value) throw new RheoError('SCHEMA_DECODE_FAILED', 'tombstone');
       return JSON.parse(raw.value.toString()) as Reading;
     },
-    transform(records: ReadonlyArray<SourceRecord<Reading>>) {
-      const writes: string[] = [];
-      const rejected = [];
-      for (const r of records) {
-        if (r.value.amount < 0) rejected.push({ record: r, code: 'PROCESSING_FAILED' as const, reason: 'negative amount' });
-        else writes.push(`${r.key}:${r.value.id}`);
-      }
-      return { writes, rejected };
-    },
+    supply: () => ({ transform }),
     sink,
   };
 }
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+const signal = new AbortController().signal;
+const context: ProcessorContext = {
+  processor: 'test',
+  topic: 'predictions',
+  partition: 0,
+  logger: createLogger('test', { level: 'silent' }),
+  signal,
+  schedule: () => ({ trigger: () => undefined, cancel: () => undefined }),
+  forward: async () => undefined,
+};
 
 describe('processor pipeline', () => {
   it('decodes, transforms in order and writes', async () => {
@@ -75,16 +91,49 @@ describe('processor pipeline', () => {
     expect(cont.skipped).toHaveLength(1);
     expect(cont.deadLetters).toHaveLength(0);
 
-    const outcome = await runChunk(spec(new MemorySink(), 'fail'), [
-      cont.record('predictions', json({ id: 'y', amount: 1 })),
-      cont.record('predictions', null),
-    ]);
+    const failing = spec(new MemorySink(), 'fail');
+    const outcome = await runChunk(
+      failing,
+      failing.supply(context),
+      [cont.record('predictions', json({ id: 'y', amount: 1 })), cont.record('predictions', null)],
+      undefined,
+      signal,
+    );
     expect(outcome.fatal?.code).toBe('SCHEMA_DECODE_FAILED');
+  });
+
+  it('applies the decode and the process policy each to its own failures', async () => {
+    const mixed = spec(new MemorySink(), 'continue', 'dead-letter');
+    const driver = new ProcessorTestDriver(mixed);
+    await driver.pipe([
+      driver.record('predictions', null),
+      driver.record('predictions', json({ id: 'n', amount: -1 })),
+      driver.record('predictions', json({ id: 'o', amount: 1 })),
+    ]);
+    expect(driver.skipped.map((d) => [d.stage, d.code])).toEqual([['decode', 'SCHEMA_DECODE_FAILED']]);
+    expect(driver.deadLetters.map((d) => [d.stage, d.code])).toEqual([['process', 'PROCESSING_FAILED']]);
+    const strict = spec(new MemorySink(), 'dead-letter', 'fail');
+    const outcome = await runChunk(
+      strict,
+      strict.supply(context),
+      [driver.record('predictions', null), driver.record('predictions', json({ id: 'q', amount: -1 }))],
+      undefined,
+      signal,
+    );
+    expect(outcome.deadLetters.map((d) => d.stage)).toEqual(['decode']);
+    expect(outcome.fatal?.stage).toBe('process');
   });
 
   it('puts the reason and the source position in dead-letter headers', async () => {
     const driver = new ProcessorTestDriver(spec());
-    const outcome = await runChunk(spec(), [driver.record('predictions', null, { partition: 4, headers: { trace: 't1' } })]);
+    const plain = spec();
+    const outcome = await runChunk(
+      plain,
+      plain.supply(context),
+      [driver.record('predictions', null, { partition: 4, headers: { trace: 't1' } })],
+      undefined,
+      signal,
+    );
     const headers = deadLetterHeaders(outcome.deadLetters[0]!);
     expect(headers).toMatchObject({
       trace: 't1',
@@ -93,15 +142,18 @@ describe('processor pipeline', () => {
       'rheo.source.partition': '4',
       'rheo.source.offset': '0',
       'rheo.processor': 'test',
+      'rheo.error.stage': 'decode',
     });
   });
 
   it('refuses a transform that rejects a record it was not given', async () => {
-    const bad = {
+    const bad: ProcessorSpec<Reading, string> = {
       ...spec(),
-      transform: () => ({
-        writes: [],
-        rejected: [{ record: { topic: 'x', partition: 0, offset: '9' }, code: 'PROCESSING_FAILED' as const, reason: '?' }],
+      supply: () => ({
+        transform: () => ({
+          writes: [],
+          rejected: [{ record: { topic: 'x', partition: 0, offset: '9' }, code: 'PROCESSING_FAILED' as const, reason: '?' }],
+        }),
       }),
     };
     const driver = new ProcessorTestDriver(bad);

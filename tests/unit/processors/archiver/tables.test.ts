@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createTableSql, dateTime, millis, OFFLINE_TABLES } from '../../../../processors/archiver/tables.ts';
 import { archiveTransform, type TableRow } from '../../../../processors/archiver/transform.ts';
 import { MemorySink, ProcessorTestDriver } from '../../../../runtime/driver.ts';
-import type { ProcessorSpec } from '../../../../runtime/types.ts';
+import { type ProcessorSpec, statelessProcessor } from '../../../../runtime/types.ts';
 import { contractNamed } from '../../../../schemas/contracts.ts';
 import { FIXTURES } from '../../../../schemas/fixtures.ts';
 
@@ -49,7 +49,7 @@ describe('archive transform', () => {
       name: 'archiver',
       inputs: [predictions.topic],
       decode: (raw) => JSON.parse(raw.value!.toString()) as Record<string, unknown>,
-      transform: archiveTransform(new Map([[predictions.topic.name, predictions]])),
+      supply: statelessProcessor(archiveTransform(new Map([[predictions.topic.name, predictions]]))),
       sink,
     };
     const driver = new ProcessorTestDriver(spec);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../../kernel/log.ts';
 import { createRegistry } from '../../../../kernel/metrics.ts';
-import { scorerTransform } from '../../../../processors/scorer/transform.ts';
+import { type ScoredRequest, scoreRequests, scorerTransform } from '../../../../processors/scorer/transform.ts';
 import { MemorySink, ProcessorTestDriver } from '../../../../runtime/driver.ts';
 import type { ProcessorSpec } from '../../../../runtime/types.ts';
 import type { PredictionInput, PredictionRequest } from '../../../../schemas/index.ts';
@@ -30,12 +30,12 @@ const host = new ModelHost({
 const X = { amount: 30, hour_of_day: 4, distance_from_home_km: 12, merchant_risk: 0.2 };
 const topic = TOPICS.predictionRequests.name;
 
-function spec(sink: MemorySink<PredictionInput>): ProcessorSpec<PredictionRequest, PredictionInput> {
+function spec(sink: MemorySink<PredictionInput>): ProcessorSpec<PredictionRequest, PredictionInput, ScoredRequest> {
   return {
     name: 'scorer',
     inputs: [TOPICS.predictionRequests],
     decode: (raw) => JSON.parse(String(raw.value)) as PredictionRequest,
-    transform: scorerTransform(new ScoringService(host)),
+    supply: () => ({ enrich: scoreRequests(new ScoringService(host)), transform: scorerTransform }),
     sink,
   };
 }
