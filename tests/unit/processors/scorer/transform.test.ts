@@ -156,3 +156,36 @@ describe('streaming scorer transform', () => {
     expect(driver.deadLetters.map((d) => d.code)).toEqual(['SCHEMA_DECODE_FAILED', 'MODEL_NOT_FOUND', 'FEATURES_MISSING']);
   });
 });
+
+describe('streaming scorer transform (pure)', () => {
+  const at = (offset: number, value: ScoredRequest) => ({
+    topic,
+    partition: 0,
+    offset: String(offset),
+    key: null,
+    timestamp: 0,
+    headers: {},
+    value,
+  });
+  const prediction = (id: string, variant: string) => ({ event_id: id, variant }) as unknown as PredictionInput;
+  const records = [
+    at(0, { ok: true, predictions: [prediction('p1', 'PRODUCTION'), prediction('s1', 'SHADOW')] }),
+    at(1, { ok: false, code: 'MODEL_NOT_FOUND', reason: 'no model nope' }),
+    at(2, { ok: true, predictions: [prediction('p2', 'CANARY')] }),
+  ];
+
+  it('writes served then shadow predictions in input order and refuses failures with their code', () => {
+    const out = scorerTransform(records);
+    expect(out.writes.map((p) => p.event_id)).toEqual(['p1', 's1', 'p2']);
+    expect(out.rejected).toEqual([{ record: records[1], code: 'MODEL_NOT_FOUND', reason: 'no model nope' }]);
+  });
+
+  it('does not touch its input, and chunking does not change the result', () => {
+    const before = structuredClone(records);
+    const whole = scorerTransform(records);
+    expect(records).toEqual(before);
+    const parts = [scorerTransform(records.slice(0, 2)), scorerTransform(records.slice(2))];
+    expect(parts.flatMap((p) => p.writes)).toEqual(whole.writes);
+    expect(parts.flatMap((p) => p.rejected)).toEqual(whole.rejected);
+  });
+});
