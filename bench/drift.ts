@@ -83,6 +83,7 @@ function startChild(env: Record<string, string>) {
   let peak: number | undefined;
   let stderr = '';
   child.stderr?.on('data', (data: Buffer) => {
+    if (process.env.BENCH_DIAGNOSTICS) process.stderr.write(data);
     stderr = (stderr + data.toString()).slice(-4_000);
   });
   createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (text) => {

@@ -38,6 +38,9 @@ import { PartitionSlot, timerScheduler } from './partition.ts';
 import { type ChunkOutcome, deadLetterHeaders, runChunk } from './pipeline.ts';
 import type { DeadLetter, ForwardMessage, ProcessorSpec, RawRecord } from './types.ts';
 
+/** Bytes of messages per produce request of `forward` (well under the broker's 1 MiB default). */
+const FORWARD_BATCH_BYTES = 256 * 1024;
+
 export interface RunnerOptions {
   kafka: Kafka;
   logger: Logger;
@@ -357,12 +360,30 @@ export class ProcessorRunner<V, W, E = V, S = undefined, U = never> {
   /** Produces to a catalogue topic with acks=all through the runner's producer (what contexts' `forward` calls). */
   async forward(topic: TopicEntry, messages: readonly ForwardMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    if (!this.producer) throw new RheoError('KAFKA_UNAVAILABLE', 'runner not started: nothing to forward with');
-    await this.producer.send({
-      topic: topic.name,
-      acks: -1,
-      messages: messages.map((m) => ({ key: m.key, value: m.value, ...(m.headers ? { headers: m.headers } : {}) })),
-    });
+    const producer = this.producer;
+    if (!producer) throw new RheoError('KAFKA_UNAVAILABLE', 'runner not started: nothing to forward with');
+    // One request per slice of at most FORWARD_BATCH_BYTES, in order: a record batch must stay under
+    // the broker's message.max.bytes (1 MiB by default) however much a punctuation has to say.
+    let slice: ForwardMessage[] = [];
+    let bytes = 0;
+    const send = async () => {
+      if (slice.length === 0) return;
+      const batch = slice;
+      slice = [];
+      bytes = 0;
+      await producer.send({
+        topic: topic.name,
+        acks: -1,
+        messages: batch.map((m) => ({ key: m.key, value: m.value, ...(m.headers ? { headers: m.headers } : {}) })),
+      });
+    };
+    for (const message of messages) {
+      const size = message.value.length + (message.key?.length ?? 0) + 64;
+      if (bytes + size > FORWARD_BATCH_BYTES) await send();
+      slice.push(message);
+      bytes += size;
+    }
+    await send();
   }
 
   private stillOwned(payload: EachBatchPayload): boolean {
