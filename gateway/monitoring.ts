@@ -19,8 +19,10 @@ import {
   type RetrainRow,
   readDriftReports,
   readRetrainRequests,
-} from '../processors/drift/queries.ts';
-import { type QualityQuery, type QualityRow, readQuality } from '../processors/feedback-joiner/quality.ts';
+} from '../monitoring/drift.ts';
+import { type QualityQuery, type QualityRow, readQuality } from '../monitoring/quality.ts';
+import { TABLES, VIEWS } from '../tables/catalogue.ts';
+import { responseObject } from '../tables/json-schema.ts';
 import { sendError, toRheoError } from './errors.ts';
 
 export interface MonitoringStore {
@@ -66,48 +68,71 @@ const range = {
   to: { type: 'string', pattern: TIME, description: 'epoch ms or ISO 8601 (exclusive); default now' },
 } as const;
 
+const epochMs = { computed: { type: 'integer' } } as const;
+
+/**
+ * The response objects that return catalogue rows, field by field: each mirrors a column (its JSON
+ * schema follows from the tables catalogue) or is computed. A unit test checks the registered route
+ * schemas against these.
+ */
+export const MONITORING_RESPONSE_OBJECTS = {
+  /** A drift window: a row of the `drift_windows` view, times as epoch ms. */
+  driftWindow: responseObject(VIEWS.drift_windows, {
+    window_start: epochMs,
+    window_end: epochMs,
+    version: 'model_version',
+    feature: 'feature',
+    target: 'target',
+    status: 'status',
+    psi: 'psi',
+    kl: 'kl',
+    count: 'count',
+    null_rate: 'null_rate',
+    out_of_range_rate: 'out_of_range_rate',
+    dlq_count: 'dlq_count',
+    late_count: 'late_count',
+    report_id: 'event_id',
+  }),
+  /** A retraining request: a row of `retrain_requests`, with the evidence's summary. */
+  retrainRequest: responseObject(TABLES.retrain_requests, {
+    event_id: 'event_id',
+    event_time: 'event_time_ms',
+    reason: 'reason',
+    requested_by: 'requested_by',
+    base_version: 'base_version',
+    summary: { computed: { type: 'string' } },
+  }),
+  /** Quality of one version and variant over a window: a row of the `model_quality_hourly` query. */
+  qualityWindow: responseObject(VIEWS.model_quality_hourly, {
+    window_start: 'window_start_ms',
+    window_end: 'window_end_ms',
+    version: 'model_version',
+    variant: 'variant',
+    predictions: 'predictions',
+    labeled: 'labeled',
+    unlabeled: 'unlabeled',
+    positives: 'positives',
+    task: 'task',
+    accuracy: 'accuracy',
+    auc: 'auc',
+    log_loss: 'log_loss',
+    mae: 'mae',
+    rmse: 'rmse',
+    mean_score: 'mean_score',
+    mean_label: 'mean_label',
+  }),
+} as const;
+
 const driftWindow = {
   type: 'object',
   required: ['window_start', 'window_end', 'version', 'feature', 'target', 'status', 'psi', 'kl', 'count'],
-  properties: {
-    window_start: { type: 'integer' },
-    window_end: { type: 'integer' },
-    version: { type: 'string' },
-    feature: { type: 'string' },
-    target: { type: 'string' },
-    status: { type: 'string' },
-    psi: nullableNumber,
-    kl: nullableNumber,
-    count: { type: 'integer' },
-    null_rate: { type: 'number' },
-    out_of_range_rate: { type: 'number' },
-    dlq_count: { type: 'integer' },
-    late_count: { type: 'integer' },
-    report_id: { type: 'string' },
-  },
+  properties: MONITORING_RESPONSE_OBJECTS.driftWindow.properties,
 } as const;
 
 const qualityWindow = {
   type: 'object',
   required: ['version', 'variant', 'predictions', 'labeled', 'unlabeled'],
-  properties: {
-    window_start: { type: 'integer' },
-    window_end: { type: 'integer' },
-    version: { type: 'string' },
-    variant: { type: 'string' },
-    predictions: { type: 'integer' },
-    labeled: { type: 'integer' },
-    unlabeled: { type: 'integer' },
-    positives: { type: 'integer' },
-    task: { type: 'string' },
-    accuracy: nullableNumber,
-    auc: nullableNumber,
-    log_loss: nullableNumber,
-    mae: nullableNumber,
-    rmse: nullableNumber,
-    mean_score: nullableNumber,
-    mean_label: nullableNumber,
-  },
+  properties: MONITORING_RESPONSE_OBJECTS.qualityWindow.properties,
 } as const;
 
 function parseTime(value: string, what: string): number {
@@ -204,17 +229,7 @@ export const monitoringRoutes: FastifyPluginAsync<MonitoringRoutesOptions> = asy
               },
               retrain_requests: {
                 type: 'array',
-                items: {
-                  type: 'object',
-                  properties: {
-                    event_id: { type: 'string' },
-                    event_time: { type: 'integer' },
-                    reason: { type: 'string' },
-                    requested_by: { type: 'string' },
-                    base_version: { type: ['string', 'null'] },
-                    summary: { type: 'string' },
-                  },
-                },
+                items: { type: 'object', properties: MONITORING_RESPONSE_OBJECTS.retrainRequest.properties },
               },
             },
           },

@@ -29,12 +29,12 @@ import { errorMessage, isRetriable, type RheoError } from '../kernel/errors.ts';
 import { createKafka } from '../kernel/kafka.ts';
 import type { Logger } from '../kernel/log.ts';
 import { Counter, type Registry } from '../kernel/metrics.ts';
-import { ensureOfflineTables } from '../processors/archiver/index.ts';
 import { RegistryClient } from '../registry/client.ts';
 import { ProcessorRunner, type RunnerOptions } from '../runtime/runner.ts';
 import { longTaskProcessor } from '../runtime/task.ts';
 import type { ProcessorSpec, Sink } from '../runtime/types.ts';
 import { CONTRACTS, type RetrainRequest, SchemaCodec } from '../schemas/index.ts';
+import { ensureHistoryTables } from '../tables/admin.ts';
 import { TOPICS } from '../topics/catalogue.ts';
 import { ClickHouseLabelSource } from './data/labels.ts';
 import { KafkaRunEvents } from './events.ts';
@@ -60,7 +60,7 @@ export async function connectRunDeps(
   const clickhouse = createClickHouse(config);
   const closers: Array<() => Promise<void>> = [() => clickhouse.close()];
   try {
-    await ensureOfflineTables(clickhouse, config.clickhouse.database);
+    await ensureHistoryTables(clickhouse, config.clickhouse.database);
     const registry = options.registry ?? (await RegistryClient.connect(config, logger));
     if (!options.registry) closers.push(() => registry.close());
     let events = options.events;

@@ -8,8 +8,11 @@
 import type { ClickHouseClient } from '../kernel/clients.ts';
 import { errorMessage, RheoError } from '../kernel/errors.ts';
 import { ident } from '../kernel/sql.ts';
+import { ensureTables } from '../tables/admin.ts';
+import { type InsertRow, TABLES } from '../tables/catalogue.ts';
 
-export const TRIALS_TABLE = 'training_trials';
+/** The trials table's name (its columns, engine and keys are the tables catalogue's entry). */
+export const TRIALS_TABLE = TABLES.training_trials.name;
 
 export interface TrialRecord {
   run_id: string;
@@ -46,44 +49,10 @@ export interface ExperimentTracker {
   record(trials: readonly TrialRecord[]): Promise<void>;
 }
 
-const COLUMNS: ReadonlyArray<readonly [string, string]> = [
-  ['run_id', 'String'],
-  ['model_name', 'String'],
-  ['request_id', 'Nullable(String)'],
-  ['trial', 'UInt32'],
-  ['event_time', "DateTime('UTC')"],
-  ['finished_ms', 'Int64'],
-  ['recorded_ms', 'Int64'],
-  ['algorithm', 'String'],
-  ['params', 'String'],
-  ['seed', 'Int64'],
-  ['backend', 'String'],
-  ['dataset_hash', 'String'],
-  ['row_count', 'Int64'],
-  ['code_version', 'String'],
-  ['epochs_run', 'UInt32'],
-  ['best_epoch', 'UInt32'],
-  ['stopped_early', 'UInt8'],
-  ['train_loss', 'Float64'],
-  ['val_loss', 'Float64'],
-  ['val_auc', 'Nullable(Float64)'],
-  ['val_rmse', 'Nullable(Float64)'],
-  ['test_metrics', 'String'],
-  ['history', 'String'],
-  ['duration_ms', 'Int64'],
-  ['selected', 'UInt8'],
-];
-
-/** DDL from fixed, checked identifiers (ClickHouse 18.16: DateTime plus an Int64 of ms, no Map type). */
-export function trialsTableSql(database: string): string {
-  const columns = COLUMNS.map(([name, type]) => `${ident(name).text} ${type}`).join(',\n  ');
-  return `CREATE TABLE IF NOT EXISTS ${ident(`${database}.${TRIALS_TABLE}`).text} (\n  ${columns}\n) ENGINE = ReplacingMergeTree(recorded_ms) PARTITION BY toYYYYMM(event_time) ORDER BY (model_name, run_id, trial)`;
-}
-
 const finiteOrNull = (v: number | null) => (v === null || !Number.isFinite(v) ? null : v);
 const finiteOr = (v: number, fallback: number) => (Number.isFinite(v) ? v : fallback);
 
-export function trialRow(t: TrialRecord, recordedMs: number): Record<string, string | number | null> {
+export function trialRow(t: TrialRecord, recordedMs: number): InsertRow<typeof TABLES.training_trials> {
   return {
     run_id: t.run_id,
     model_name: t.model_name,
@@ -125,7 +94,7 @@ export class ClickHouseTracker implements ExperimentTracker {
 
   async ensure(): Promise<void> {
     try {
-      await this.#client.command({ query: trialsTableSql(this.#database) });
+      await ensureTables(this.#client, this.#database, [TABLES.training_trials]);
     } catch (error) {
       throw new RheoError('SINK_UNAVAILABLE', `ClickHouse failed creating ${TRIALS_TABLE}: ${errorMessage(error)}`, {
         cause: error,

@@ -7,7 +7,7 @@
 import { createClickHouse } from '../../kernel/clients.ts';
 import { loadConfig } from '../../kernel/config.ts';
 import { errorMessage } from '../../kernel/errors.ts';
-import { type DriftWindowRow, type RetrainRow, readDriftReports, readRetrainRequests } from '../../processors/drift/queries.ts';
+import { type DriftWindowRow, type RetrainRow, readDriftReports, readRetrainRequests } from '../../monitoring/drift.ts';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../../processors/drift/scores.ts';
 import { type CliCommand, CliError } from '../command.ts';
 import { hasFlag, table } from '../format.ts';

@@ -20,13 +20,13 @@ import { createKafka, createProducer, type ProducerMessage } from '../../kernel/
 import type { Logger } from '../../kernel/log.ts';
 import { createRegistry } from '../../kernel/metrics.ts';
 import { sleep } from '../../kernel/retry.ts';
+import { type DriftWindowRow, readDriftReports, readRetrainRequests } from '../../monitoring/drift.ts';
+import { readQuality } from '../../monitoring/quality.ts';
 import { createArchiver } from '../../processors/archiver/index.ts';
 import { type BaselineSource, registryBaselines } from '../../processors/drift/baselines.ts';
 import { createDriftProcessor } from '../../processors/drift/index.ts';
-import { type DriftWindowRow, readDriftReports, readRetrainRequests } from '../../processors/drift/queries.ts';
 import { DEFAULT_DRIFT_SETTINGS } from '../../processors/drift/settings.ts';
 import { createFeedbackJoiner } from '../../processors/feedback-joiner/index.ts';
-import { readQuality } from '../../processors/feedback-joiner/quality.ts';
 import { type RegisterRequest, RegistryClient, registrationSpec } from '../../registry/client.ts';
 import { CONTRACTS, type DriftBaseline, type FeedbackInput, type PredictionInput, SchemaCodec } from '../../schemas/index.ts';
 import { sha256Hex } from '../../serving/artifacts/store.ts';

@@ -20,10 +20,11 @@ import type { Logger } from '../../kernel/log.ts';
 import { createRegistry } from '../../kernel/metrics.ts';
 import { sleep } from '../../kernel/retry.ts';
 import { ident, sql } from '../../kernel/sql.ts';
-import { createArchiver, ensureOfflineTables } from '../../processors/archiver/index.ts';
-import { OFFLINE_TABLES } from '../../processors/archiver/tables.ts';
+import { createArchiver } from '../../processors/archiver/index.ts';
 import { createMaterializer } from '../../processors/materializer/index.ts';
 import { CONTRACTS, type FeedbackInput, type PredictionInput, SchemaCodec } from '../../schemas/index.ts';
+import { ensureHistoryTables } from '../../tables/admin.ts';
+import { archivedTable } from '../../tables/history.ts';
 import { TOPICS } from '../../topics/catalogue.ts';
 import { type DemoFeatureEvent, featureEvents } from './feature-events.ts';
 import { fraudSignal, type Transaction, take, transactions } from './generator.ts';
@@ -148,7 +149,7 @@ export async function landLabeledHistory(
   };
   const tables = { card_activity: offline.table(cardActivity), merchant_risk: offline.table(merchantRisk) };
   try {
-    await ensureOfflineTables(clickhouse, db);
+    await ensureHistoryTables(clickhouse, db);
     await offline.ensure(cardActivity);
     await offline.ensure(merchantRisk);
     if (options.via === 'clickhouse') {
@@ -163,10 +164,9 @@ export async function landLabeledHistory(
         ['predictions', history.predictions],
         ['feedback', history.labels],
       ] as const) {
-        const table = OFFLINE_TABLES.find((t) => t.name === name);
-        if (!table) throw new Error(`no archiver table ${name}`);
+        const table = archivedTable(name);
         await clickhouse.insert({
-          table: ident(`${db}.${name}`).text,
+          table: ident(`${db}.${table.name}`).text,
           values: events.map((e) => table.toRow(e as unknown as Record<string, unknown>)),
           format: 'JSONEachRow',
         });

@@ -15,23 +15,16 @@ import { runMain } from '../../runtime/main.ts';
 import { ProcessorRunner, type RunnerOptions } from '../../runtime/runner.ts';
 import { type ProcessorSpec, statelessProcessor } from '../../runtime/types.ts';
 import { contractNamed, SchemaCodec } from '../../schemas/index.ts';
+import { ensureHistoryTables } from '../../tables/admin.ts';
+import { ARCHIVED_TABLES, type ArchivedTable } from '../../tables/history.ts';
 import { clickHouseRowSink } from './sink.ts';
-import { createTableSql, OFFLINE_TABLES, type OfflineTable } from './tables.ts';
 import { archiveTransform, type TableRow } from './transform.ts';
-
-export async function ensureOfflineTables(
-  client: ClickHouseClient,
-  database: string,
-  tables: readonly OfflineTable[] = OFFLINE_TABLES,
-): Promise<void> {
-  for (const table of tables) await client.command({ query: createTableSql(database, table) });
-}
 
 export function archiverSpec(
   config: RheoConfig,
   client: ClickHouseClient,
   codec: SchemaCodec,
-  tables: readonly OfflineTable[] = OFFLINE_TABLES,
+  tables: readonly ArchivedTable[] = ARCHIVED_TABLES,
 ): ProcessorSpec<Record<string, unknown>, TableRow> {
   const byTopic = new Map(tables.map((t) => [t.topic.name, t]));
   const readers = new Map(
@@ -61,7 +54,7 @@ export async function createArchiver(
   options: Partial<RunnerOptions> = {},
 ): Promise<ProcessorRunner<Record<string, unknown>, TableRow>> {
   const client = deps.client ?? createClickHouse(config);
-  await ensureOfflineTables(client, config.clickhouse.database);
+  await ensureHistoryTables(client, config.clickhouse.database);
   const codec = deps.codec ?? SchemaCodec.fromConfig(config.registry);
   const spec: ProcessorSpec<Record<string, unknown>, TableRow> = {
     ...archiverSpec(config, client, codec),

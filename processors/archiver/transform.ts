@@ -4,14 +4,14 @@
  */
 import { errorMessage } from '../../kernel/errors.ts';
 import type { SourceRecord, TransformResult } from '../../runtime/types.ts';
-import type { OfflineTable, Row } from './tables.ts';
+import type { ArchivedTable, Row } from '../../tables/history.ts';
 
 export interface TableRow {
   table: string;
   row: Row;
 }
 
-export function archiveTransform(tablesByTopic: ReadonlyMap<string, OfflineTable>) {
+export function archiveTransform(tablesByTopic: ReadonlyMap<string, ArchivedTable>) {
   return (records: ReadonlyArray<SourceRecord<Record<string, unknown>>>): TransformResult<TableRow> => {
     const result: TransformResult<TableRow> = { writes: [], rejected: [] };
     for (const record of records) {

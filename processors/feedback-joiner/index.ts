@@ -23,11 +23,11 @@ import { runMain } from '../../runtime/main.ts';
 import { ProcessorRunner, type RunnerOptions } from '../../runtime/runner.ts';
 import type { ProcessorSpec, Sink } from '../../runtime/types.ts';
 import { CONTRACTS, type Feedback, SchemaCodec } from '../../schemas/index.ts';
+import { ensureMonitoringTables } from '../../tables/admin.ts';
 import { TOPICS, type TopicEntry } from '../../topics/catalogue.ts';
 import { DEFAULT_JOINER_SETTINGS, type JoinerSettings, labelLookup } from './lookup.ts';
 import { createJoinerMetrics } from './metrics.ts';
 import { joinerSink } from './sink.ts';
-import { ensureMonitoringTables } from './tables.ts';
 import { type JoinerWrite, joinTransform, type LabelWithCandidates } from './transform.ts';
 
 /**

@@ -11,6 +11,8 @@
  * one prediction, leave one row (the latest observation wins) — ClickHouse `ReplacingMergeTree`.
  */
 
+import type { ColumnName, InsertRow, TABLES } from '../../tables/catalogue.ts';
+
 export interface LabelEvent {
   event_id: string;
   event_time: number;
@@ -24,46 +26,26 @@ export interface LabelEvent {
 }
 
 /** The columns of `rheo.predictions` a join needs. */
-export interface PredictionRow {
-  event_id: string;
-  prediction_id: string;
-  entity_id: string;
-  model_name: string;
-  model_version: string;
-  variant: string;
-  source: string;
-  score: number | null;
-  predicted_label: string | null;
-  event_time_ms: number;
-  request_time_ms: number;
-}
+export const PREDICTION_JOIN_COLUMNS = [
+  'event_id',
+  'prediction_id',
+  'entity_id',
+  'model_name',
+  'model_version',
+  'variant',
+  'source',
+  'score',
+  'predicted_label',
+  'event_time_ms',
+  'request_time_ms',
+] as const satisfies ReadonlyArray<ColumnName<typeof TABLES.predictions>>;
+
+export type PredictionRow = Pick<InsertRow<typeof TABLES.predictions>, (typeof PREDICTION_JOIN_COLUMNS)[number]>;
 
 export type JoinKind = 'prediction_id' | 'entity';
 
-/** One row of `rheo.prediction_outcomes`. */
-export interface OutcomeRow {
-  prediction_event_id: string;
-  prediction_id: string;
-  entity_id: string;
-  model_name: string;
-  model_version: string;
-  variant: string;
-  source: string;
-  prediction_time: string;
-  prediction_time_ms: number;
-  request_time_ms: number;
-  score: number | null;
-  predicted_label: string | null;
-  label: number;
-  label_event_id: string;
-  label_source: string | null;
-  observed_time: string;
-  observed_time_ms: number;
-  label_delay_ms: number;
-  join_kind: JoinKind;
-  /** ReplacingMergeTree version: the latest observation of a prediction's truth wins. */
-  version: number;
-}
+/** One row of `rheo.prediction_outcomes` (`version`: the latest observation of a prediction's truth wins). */
+export type OutcomeRow = InsertRow<typeof TABLES.prediction_outcomes> & { join_kind: JoinKind };
 
 export interface JoinSettings {
   /** How far back from its reference time an entity label looks for a prediction. */

@@ -12,10 +12,18 @@
 import type { ClickHouseClient } from '../../kernel/clients.ts';
 import { errorMessage, RheoError } from '../../kernel/errors.ts';
 import { sleep } from '../../kernel/retry.ts';
-import { ident, list, sql } from '../../kernel/sql.ts';
+import { ident, join, list, sql } from '../../kernel/sql.ts';
 import type { EnrichResult, Rejection, SourceRecord } from '../../runtime/types.ts';
 import type { Feedback } from '../../schemas/index.ts';
-import { type JoinSettings, type LabelEvent, matchLabel, type PredictionRow, referenceTime } from './join.ts';
+import { type ReadRow, TABLES, tableRef } from '../../tables/catalogue.ts';
+import {
+  type JoinSettings,
+  type LabelEvent,
+  matchLabel,
+  PREDICTION_JOIN_COLUMNS,
+  type PredictionRow,
+  referenceTime,
+} from './join.ts';
 import { type LabelWithCandidates, toLabelEvent } from './transform.ts';
 
 export interface JoinerSettings extends JoinSettings {
@@ -36,19 +44,7 @@ export const DEFAULT_JOINER_SETTINGS: JoinerSettings = {
   qualityWindowMs: 3_600_000,
 };
 
-interface PredictionJson {
-  event_id: string;
-  prediction_id: string;
-  entity_id: string;
-  model_name: string;
-  model_version: string;
-  variant: string;
-  source: string;
-  score: number | null;
-  predicted_label: string | null;
-  event_time_ms: string | number;
-  request_time_ms: string | number;
-}
+type PredictionJson = Pick<ReadRow<typeof TABLES.predictions>, (typeof PREDICTION_JOIN_COLUMNS)[number]>;
 
 /** Every prediction any of the labels could join to (by id, or by entity within its window). */
 export async function lookupPredictions(
@@ -70,8 +66,8 @@ export async function lookupPredictions(
     entities.length > 0
       ? sql`(entity_id IN ${list(entities)} AND request_time_ms >= ${Math.min(...refs) - settings.entityWindowMs} AND request_time_ms <= ${Math.max(...refs)})`
       : sql`0`;
-  const query = sql`SELECT event_id, prediction_id, entity_id, model_name, model_version, variant, source, score, predicted_label, event_time_ms, request_time_ms
-FROM ${ident(`${database}.predictions`)}
+  const query = sql`SELECT ${join(PREDICTION_JOIN_COLUMNS.map((c) => ident(c)))}
+FROM ${tableRef(database, TABLES.predictions)}
 WHERE event_time >= ${new Date(Math.max(0, lowest))} AND (prediction_id IN ${list(ids)} OR ${entityClause})`;
   const result = await client.query({ query: query.text, format: 'JSONEachRow', ...(signal ? { abort_signal: signal } : {}) });
   return ((await result.json()) as PredictionJson[]).map((r) => ({

@@ -10,12 +10,12 @@ import type { ClickHouseClient } from '../../kernel/clients.ts';
 import { errorMessage, RheoError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/log.ts';
 import { ident } from '../../kernel/sql.ts';
+import { qualitySql } from '../../monitoring/quality.ts';
 import type { Sink } from '../../runtime/types.ts';
+import { TABLES } from '../../tables/catalogue.ts';
 import type { OutcomeRow } from './join.ts';
 import type { JoinerSettings } from './lookup.ts';
 import type { JoinerMetrics } from './metrics.ts';
-import { qualitySql } from './quality.ts';
-import { OUTCOMES_TABLE, UNMATCHED_TABLE } from './tables.ts';
 import type { JoinerWrite, UnmatchedRow } from './transform.ts';
 
 export interface JoinerSinkOptions {
@@ -83,8 +83,8 @@ export function joinerSink(
         } else unmatched.push(w.row);
       }
       try {
-        await insert(OUTCOMES_TABLE, outcomes, signal);
-        await insert(UNMATCHED_TABLE, unmatched, signal);
+        await insert(TABLES.prediction_outcomes.name, outcomes, signal);
+        await insert(TABLES.feedback_unmatched.name, unmatched, signal);
       } catch (error) {
         throw new RheoError('SINK_UNAVAILABLE', `writing label outcomes to ClickHouse failed: ${errorMessage(error)}`, {
           cause: error,

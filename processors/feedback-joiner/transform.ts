@@ -6,6 +6,7 @@
  */
 import type { SourceRecord, TransformResult } from '../../runtime/types.ts';
 import type { Feedback } from '../../schemas/index.ts';
+import type { InsertRow, TABLES } from '../../tables/catalogue.ts';
 import { clickHouseTime, type JoinSettings, joinLabels, type LabelEvent, type OutcomeRow, type PredictionRow } from './join.ts';
 
 /** A label and the predictions it may join to; `gaveUpAt` is set when none landed within the wait. */
@@ -16,18 +17,7 @@ export interface LabelWithCandidates {
 }
 
 /** One row of `rheo.feedback_unmatched`. */
-export interface UnmatchedRow {
-  label_event_id: string;
-  event_time: string;
-  prediction_id: string | null;
-  entity_id: string | null;
-  reference_time_ms: number | null;
-  model_name: string | null;
-  label: number;
-  observed_time_ms: number;
-  reason: string;
-  given_up_at: string;
-}
+export type UnmatchedRow = InsertRow<typeof TABLES.feedback_unmatched>;
 
 /** One write per label: its outcome rows (one per joined prediction variant), or its unmatched row. */
 export type JoinerWrite = { table: 'outcomes'; rows: OutcomeRow[] } | { table: 'unmatched'; row: UnmatchedRow };

@@ -15,7 +15,6 @@ import { errorMessage, RheoError } from '../../kernel/errors.ts';
 import { createConsumer, createProducer, type Kafka, type Producer } from '../../kernel/kafka.ts';
 import type { Logger } from '../../kernel/log.ts';
 import { ident } from '../../kernel/sql.ts';
-import { OFFLINE_TABLES } from '../../processors/archiver/tables.ts';
 import { requireModel, resolveVersion } from '../../registry/queries.ts';
 import type { RegistryState } from '../../registry/types.ts';
 import {
@@ -26,6 +25,7 @@ import {
   type SchemaCodec,
   type TopicCodec,
 } from '../../schemas/index.ts';
+import { archivedTable } from '../../tables/history.ts';
 import { TOPICS } from '../../topics/catalogue.ts';
 import type { ModelHost } from '../host/host.ts';
 import { deterministicUuid, type FeatureValues } from '../scoring.ts';
@@ -77,7 +77,7 @@ export interface BatchResult extends BatchProgress {
   alreadyComplete: boolean;
 }
 
-const predictionsTable = OFFLINE_TABLES.find((t) => t.name === 'predictions');
+const predictionsTable = archivedTable('predictions');
 
 /** A stable job id for the same model, version and source. */
 export function jobId(model: string, version: string | undefined, source: BatchSource): string {
@@ -213,7 +213,7 @@ async function scoreRows(
 }
 
 async function insertClickHouse(deps: BatchDeps, predictions: PredictionInput[]): Promise<void> {
-  if (predictions.length === 0 || !predictionsTable) return;
+  if (predictions.length === 0) return;
   try {
     await deps.clickhouse.insert({
       table: ident(`${deps.database}.${predictionsTable.name}`).text,

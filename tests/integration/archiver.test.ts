@@ -12,9 +12,9 @@ import { createLogger } from '../../kernel/log.ts';
 import { createRegistry } from '../../kernel/metrics.ts';
 import { ident, list, sql } from '../../kernel/sql.ts';
 import { createArchiver } from '../../processors/archiver/index.ts';
-import { OFFLINE_TABLES } from '../../processors/archiver/tables.ts';
 import { FIXTURES } from '../../schemas/fixtures.ts';
 import { type ContractName, contractNamed, SchemaCodec } from '../../schemas/index.ts';
+import { ARCHIVED_TABLES } from '../../tables/history.ts';
 import { ensureTopics } from '../../topics/admin.ts';
 import { catalogue } from '../../topics/catalogue.ts';
 import { uniqueName } from '../support/topics.ts';
@@ -51,7 +51,7 @@ describe('archiver', () => {
   it('lands every event type in its table once, and a replay adds no duplicate', async () => {
     const codec = SchemaCodec.fromConfig(config.registry);
     const idsByTable = new Map<string, string[]>();
-    for (const table of OFFLINE_TABLES) {
+    for (const table of ARCHIVED_TABLES) {
       const name = table.topic.valueSchema as ContractName;
       const topicCodec = await codec.forTopic(table.topic.name, contractNamed(name)!);
       const ids: string[] = [];

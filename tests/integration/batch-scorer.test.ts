@@ -14,9 +14,9 @@ import { loadConfig } from '../../kernel/config.ts';
 import { createAdmin, createKafka, createProducer, type Kafka } from '../../kernel/kafka.ts';
 import { createLogger } from '../../kernel/log.ts';
 import { ident, sql } from '../../kernel/sql.ts';
-import { ensureOfflineTables } from '../../processors/archiver/index.ts';
 import { RegistryClient } from '../../registry/client.ts';
 import { CONTRACTS, type PredictionRequestInput, SchemaCodec } from '../../schemas/index.ts';
+import { ensureHistoryTables } from '../../tables/admin.ts';
 import { ensureTopics } from '../../topics/admin.ts';
 import { catalogue, TOPICS } from '../../topics/catalogue.ts';
 import { exited } from '../support/child.ts';
@@ -70,7 +70,7 @@ beforeAll(async () => {
   await ensureTopics(admin, catalogue());
   await admin.disconnect();
   clickhouse = createClickHouse(config);
-  await ensureOfflineTables(clickhouse, config.clickhouse.database);
+  await ensureHistoryTables(clickhouse, config.clickhouse.database);
   await clickhouse.command({
     query: `CREATE TABLE ${ident(`${config.clickhouse.database}.${table}`).text} (entity_id String, amount Float64, hour_of_day Float64, distance_from_home_km Float64, merchant_risk Float64, request_time DateTime('UTC')) ENGINE = MergeTree() ORDER BY entity_id`,
   });

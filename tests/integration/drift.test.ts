@@ -13,15 +13,15 @@ import { createLogger } from '../../kernel/log.ts';
 import { createRegistry } from '../../kernel/metrics.ts';
 import { sql } from '../../kernel/sql.ts';
 import { archiverSpec } from '../../processors/archiver/index.ts';
-import { OFFLINE_TABLES } from '../../processors/archiver/tables.ts';
 import { staticBaselines } from '../../processors/drift/baselines.ts';
 import { createDriftProcessor, type DriftProcessor } from '../../processors/drift/index.ts';
 import { DEFAULT_DRIFT_SETTINGS, type DriftSettings } from '../../processors/drift/settings.ts';
 import { DriftStore } from '../../processors/drift/store.ts';
-import { ensureMonitoringTables } from '../../processors/feedback-joiner/tables.ts';
 import { RegistryClient } from '../../registry/client.ts';
 import { ProcessorRunner } from '../../runtime/runner.ts';
 import { CONTRACTS, type DriftReport, type RetrainRequest, SchemaCodec } from '../../schemas/index.ts';
+import { ensureMonitoringTables } from '../../tables/admin.ts';
+import { ARCHIVED_TABLES } from '../../tables/history.ts';
 import { ensureTopics } from '../../topics/admin.ts';
 import { TOPICS, type TopicEntry, withDeadLetters } from '../../topics/catalogue.ts';
 import { exited, startChild } from '../support/child.ts';
@@ -206,7 +206,7 @@ describe('drift processor on the real stack', () => {
     const client = createClickHouse(config);
     cleanup.push(() => client.close());
     await ensureMonitoringTables(client, config.clickhouse.database);
-    const tables = OFFLINE_TABLES.filter((table) => table.name === 'drift_reports' || table.name === 'retrain_requests').map(
+    const tables = ARCHIVED_TABLES.filter((table) => table.name === 'drift_reports' || table.name === 'retrain_requests').map(
       (table) => ({
         ...table,
         topic: table.name === 'drift_reports' ? t.drift : t.retrain,

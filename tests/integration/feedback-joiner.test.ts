@@ -14,13 +14,13 @@ import { createLogger } from '../../kernel/log.ts';
 import { createRegistry, type Registry } from '../../kernel/metrics.ts';
 import { ident, sql } from '../../kernel/sql.ts';
 import { archiverSpec } from '../../processors/archiver/index.ts';
-import { OFFLINE_TABLES } from '../../processors/archiver/tables.ts';
 import { createFeedbackJoiner } from '../../processors/feedback-joiner/index.ts';
 import { qualityOf, type Scored } from '../../processors/feedback-joiner/quality.ts';
-import { ensureMonitoringTables } from '../../processors/feedback-joiner/tables.ts';
 import { ProcessorRunner } from '../../runtime/runner.ts';
 import { CONTRACTS, type FeedbackInput, type PredictionInput, SchemaCodec } from '../../schemas/index.ts';
 import { deterministicUuid } from '../../serving/scoring.ts';
+import { ensureMonitoringTables } from '../../tables/admin.ts';
+import { archivedTable } from '../../tables/history.ts';
 import { ensureTopics } from '../../topics/admin.ts';
 import { type TopicEntry, withDeadLetters } from '../../topics/catalogue.ts';
 import { uniqueModelName } from '../support/models.ts';
@@ -65,8 +65,7 @@ async function gauge(registry: Registry, labels: Record<string, string>): Promis
 }
 
 function startArchiver(predictions: TopicEntry): Promise<void> {
-  const table = OFFLINE_TABLES.find((t) => t.name === 'predictions');
-  if (!table) throw new Error('no predictions table');
+  const table = archivedTable('predictions');
   const runner = new ProcessorRunner(archiverSpec(config, client, codec, [{ ...table, topic: predictions }]), {
     kafka,
     logger,

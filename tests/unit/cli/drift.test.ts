@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CliError } from '../../../cli/command.ts';
 import { bar, driftCommand, parseDuration, renderDriftReport, sparkline } from '../../../cli/commands/drift.ts';
-import type { DriftWindowRow } from '../../../processors/drift/queries.ts';
+import type { DriftWindowRow } from '../../../monitoring/drift.ts';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 0, 1);

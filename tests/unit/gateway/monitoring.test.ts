@@ -1,8 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MonitoringStore, monitoringRoutes } from '../../../gateway/monitoring.ts';
-import type { DriftWindowRow } from '../../../processors/drift/queries.ts';
-import type { QualityRow } from '../../../processors/feedback-joiner/quality.ts';
+import type { DriftWindowRow } from '../../../monitoring/drift.ts';
+import type { QualityRow } from '../../../monitoring/quality.ts';
 
 const NOW = Date.UTC(2026, 0, 2);
 const HOUR = 3_600_000;

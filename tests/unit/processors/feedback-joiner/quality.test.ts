@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { accuracy, auc, logLoss, mae, qualityOf, qualitySql, rmse } from '../../../../processors/feedback-joiner/quality.ts';
+import { accuracy, auc, logLoss, mae, qualityOf, rmse } from '../../../../processors/feedback-joiner/quality.ts';
 
 const pairs = (scores: number[], labels: number[]) => scores.map((score, i) => ({ score, label: labels[i] as number }));
 
@@ -39,13 +39,5 @@ describe('live quality metrics (hand-computed)', () => {
       rmse: null,
     });
     expect(qualityOf(pairs([2, 4, 9], [3, 4, 5]))).toMatchObject({ task: 'regression', auc: null, mae: 5 / 3 });
-  });
-
-  it('builds the windowed SQL with every value escaped', () => {
-    const text = qualitySql({ database: 'rheo', windowMs: 3_600_000, model: "x' OR 1=1 --", from: 0, to: 10 }).text;
-    expect(text).toContain("model_name = 'x\\' OR 1=1 --'");
-    expect(text).toContain('`rheo`.`prediction_outcomes` FINAL');
-    expect(text).toContain('intDiv(`prediction_time_ms` - 0, 3600000) * 3600000 + 0');
-    expect(() => qualitySql({ database: 'rheo', windowMs: 0 })).toThrow(/window/);
   });
 });

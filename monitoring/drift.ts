@@ -1,10 +1,13 @@
 /**
- * Reading drift back (ClickHouse, where the archiver lands `monitoring.drift` and `training.requests`):
- * the reports of a model over a time range and its retraining requests. Used by the gateway's
- * monitoring routes and `rheo drift report`.
+ * The read side of drift (ClickHouse, where the archiver lands `monitoring.drift` and
+ * `training.requests`): the reports of a model over a time range, its retraining requests, and the
+ * SELECTs of the `drift_windows` and `drift_alerts` views. Used by the gateway's monitoring routes,
+ * `rheo drift report`, the demo, and `tables/admin.ts` for the views. Table names come from the tables
+ * catalogue; every value goes through `kernel/sql.ts`. ClickHouse 18.16 SQL.
  */
-import type { ClickHouseClient } from '../../kernel/clients.ts';
-import { ident, join, sql } from '../../kernel/sql.ts';
+import type { ClickHouseClient } from '../kernel/clients.ts';
+import { join, type SqlFragment, sql } from '../kernel/sql.ts';
+import { TABLES, tableRef } from '../tables/catalogue.ts';
 
 export interface DriftQuery {
   database: string;
@@ -47,6 +50,21 @@ export interface RetrainRow {
 
 type Client = { query: ClickHouseClient['query'] };
 
+/** The `drift_windows` view: every report, deduplicated, with its late count. */
+export function driftWindowsSql(database: string): SqlFragment {
+  return sql`SELECT model_name, model_version, feature, target, window_start, window_end, status, psi, kl, count, null_rate,
+       out_of_range_rate, dlq_count, visitParamExtractInt(report, 'late_count') AS late_count, event_id
+FROM ${tableRef(database, TABLES.drift_reports)} FINAL`;
+}
+
+/** The `drift_alerts` view: the WARN and ALERT windows, newest first. */
+export function driftAlertsSql(database: string): SqlFragment {
+  return sql`SELECT window_start, window_end, model_name, model_version, feature, target, status, round(psi, 4) AS psi, count
+FROM ${tableRef(database, TABLES.drift_reports)} FINAL
+WHERE status IN ('WARN', 'ALERT')
+ORDER BY window_start DESC, psi DESC`;
+}
+
 export async function readDriftReports(client: Client, q: DriftQuery): Promise<DriftWindowRow[]> {
   const filters = [
     sql`model_name = ${q.model}`,
@@ -59,7 +77,7 @@ export async function readDriftReports(client: Client, q: DriftQuery): Promise<D
   toUnixTimestamp(window_end) * 1000 AS window_end_ms, status, psi, kl, count, null_rate, out_of_range_rate, dlq_count,
   visitParamExtractInt(report, 'late_count') AS late_count, visitParamExtractFloat(report, 'warn_threshold') AS warn_threshold,
   visitParamExtractFloat(report, 'alert_threshold') AS alert_threshold, event_id
-FROM ${ident(`${q.database}.drift_reports`)} FINAL
+FROM ${tableRef(q.database, TABLES.drift_reports)} FINAL
 WHERE ${join(filters, ' AND ')}
 ORDER BY window_start_ms, model_version, target, feature
 LIMIT ${q.limit ?? 10_000}`;
@@ -89,7 +107,7 @@ export async function readRetrainRequests(
   q: Pick<DriftQuery, 'database' | 'model' | 'from' | 'to'>,
 ): Promise<RetrainRow[]> {
   const query = sql`SELECT event_id, event_time_ms, reason, requested_by, base_version, visitParamExtractString(evidence, 'summary') AS summary
-FROM ${ident(`${q.database}.retrain_requests`)} FINAL
+FROM ${tableRef(q.database, TABLES.retrain_requests)} FINAL
 WHERE model_name = ${q.model} AND event_time_ms >= ${q.from} AND event_time_ms < ${q.to}
 ORDER BY event_time_ms`;
   const result = await client.query({ query: query.text, format: 'JSONEachRow' });
