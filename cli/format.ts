@@ -18,7 +18,3 @@ function formatCell(value: unknown): string {
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
 }
-
-export function hasFlag(argv: string[], flag: string): boolean {
-  return argv.includes(flag);
-}

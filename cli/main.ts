@@ -1,10 +1,11 @@
 /**
  * `rheo` — the command line of the platform. Each sub-command lives in `cli/commands/<name>.ts`
- * and is imported only when called, so `rheo stack env` stays fast.
+ * and is imported only when called, so `rheo stack env` stays fast. Each declares its arguments
+ * (kernel/args.ts) and refuses bad ones with exit status 2 and its usage before it connects to anything.
  */
 import { type CliCommand, CliError, type CliIO, processIO } from './command.ts';
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
+export const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
   stack: {
     summary: 'start, stop and inspect the local stack (up|down|status|env)',
     load: async () => (await import('./commands/stack.ts')).stackCommand,
@@ -64,10 +65,6 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   }
   try {
     const command = await entry.load();
-    if (rest.includes('--help') || rest.includes('-h')) {
-      io.out(`${command.summary}\n\nusage: ${command.usage}`);
-      return 0;
-    }
     return await command.run(rest, io);
   } catch (error) {
     if (error instanceof CliError) {
@@ -82,7 +79,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
   const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(width)}  ${c.summary}`);
-  return `usage: rheo <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nEvery command that lists or describes takes --json.`;
+  return `usage: rheo <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nEvery command that lists or describes takes --json; "rheo <command> --help" describes a command.`;
 }
 
 if (import.meta.main) {

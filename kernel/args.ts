@@ -251,8 +251,13 @@ function parseDecl(decl: ArgsDecl, argv: readonly string[], program: string, usa
     }
     const raw = token.value;
     // `--model --json`: the tokenizer takes the next word as the value; a word that looks like a flag
-    // almost always means the value was forgotten (a value may start with "-" when written `--flag=-x`).
-    if (raw === undefined || (!token.inlineValue && raw.startsWith('-') && !(flag.type === 'number' && isNumber(raw))))
+    // almost always means the value was forgotten (a value may start with "-" when written `--flag=-x`);
+    // an empty value (`--version=`) is a forgotten one too.
+    if (
+      raw === undefined ||
+      raw === '' ||
+      (!token.inlineValue && raw.startsWith('-') && !(flag.type === 'number' && isNumber(raw)))
+    )
       throw refuse(`${name} needs a value`);
     if (flag.type === 'list') flags[token.name] = [...((flags[token.name] as string[] | undefined) ?? []), raw];
     else flags[token.name] = convert(flag, name, raw, refuse);

@@ -4,24 +4,38 @@
  * with its PSI per window as a bar and over time as a sparkline, then the retraining requests.
  * Times are epoch ms or ISO 8601; the default range is the last 24 hours.
  */
+import { defineActions } from '../../kernel/args.ts';
 import { createClickHouse } from '../../kernel/clients.ts';
 import { loadConfig } from '../../kernel/config.ts';
 import { errorMessage } from '../../kernel/errors.ts';
 import { type DriftWindowRow, type RetrainRow, readDriftReports, readRetrainRequests } from '../../monitoring/drift.ts';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../../processors/drift/scores.ts';
-import { type CliCommand, CliError } from '../command.ts';
-import { hasFlag, table } from '../format.ts';
+import { CliError, defineCommand } from '../command.ts';
+import { table } from '../format.ts';
 
 const SPARKS = '▁▂▃▄▅▆▇█';
 const BAR_WIDTH = 24;
 
-function option(argv: readonly string[], name: string): string | undefined {
-  const i = argv.indexOf(`--${name}`);
-  if (i < 0) return undefined;
-  const value = argv[i + 1];
-  if (value === undefined || value.startsWith('--')) throw new CliError(`--${name} needs a value`, 2);
-  return value;
-}
+const DRIFT_ARGS = defineActions({
+  program: 'rheo drift',
+  actions: {
+    report: {
+      flags: {
+        model: { type: 'string', value: '<name>', required: true, description: 'the model' },
+        from: { type: 'string', value: '<time>', description: 'windows starting at or after (default: --last before --to)' },
+        to: { type: 'string', value: '<time>', description: 'windows starting before (default: now)' },
+        last: {
+          type: 'string',
+          value: '<30m|6h|7d>',
+          description: 'the range before --to when --from is not given (default 24h)',
+        },
+        version: { type: 'string', value: '<v>', description: 'only this model version' },
+        json: { type: 'boolean', description: 'print JSON' },
+      },
+      notes: ['Times are epoch ms or ISO 8601.'],
+    },
+  },
+});
 
 export function parseTime(value: string, what: string): number {
   const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
@@ -121,22 +135,15 @@ export function renderDriftReport(
   return lines.join('\n');
 }
 
-export const driftCommand: CliCommand = {
+export const driftCommand = defineCommand({
   name: 'drift',
   summary: "a model's drift reports per feature, with PSI over time, and its retraining requests",
-  usage: 'rheo drift report --model <name> [--from <time>] [--to <time> | --last <30m|6h|7d>] [--version <v>] [--json]',
-  async run(argv, io) {
-    const [action] = argv.filter((a, i) => !a.startsWith('--') && !(argv[i - 1] ?? '').startsWith('--'));
-    if (action !== 'report') throw new CliError(`unknown action "${action ?? ''}"; usage: ${this.usage}`, 2);
-    const model = option(argv, 'model');
-    if (!model) throw new CliError(`--model is required; usage: ${this.usage}`, 2);
-    const toOption = option(argv, 'to');
-    const to = toOption === undefined ? Date.now() : parseTime(toOption, '--to');
-    const last = option(argv, 'last');
-    const fromOption = option(argv, 'from');
-    const from = fromOption !== undefined ? parseTime(fromOption, '--from') : to - (last ? parseDuration(last) : 86_400_000);
+  args: DRIFT_ARGS,
+  async run({ flags }, io) {
+    const { model, last, version } = flags;
+    const to = flags.to === undefined ? Date.now() : parseTime(flags.to, '--to');
+    const from = flags.from !== undefined ? parseTime(flags.from, '--from') : to - (last ? parseDuration(last) : 86_400_000);
     if (from >= to) throw new CliError('--from must be before --to', 2);
-    const version = option(argv, 'version');
     const config = loadConfig();
     const client = createClickHouse(config);
     try {
@@ -145,7 +152,7 @@ export const driftCommand: CliCommand = {
         readDriftReports(client, { database, model, from, to, ...(version ? { version } : {}) }),
         readRetrainRequests(client, { database, model, from, to }),
       ]);
-      if (hasFlag(argv, '--json')) {
+      if (flags.json) {
         io.out(
           JSON.stringify(
             {
@@ -177,4 +184,4 @@ export const driftCommand: CliCommand = {
       await client.close();
     }
   },
-};
+});

@@ -13,38 +13,47 @@ import { DEFAULT_PREFIX, entityKey } from '../../features/online/layout.ts';
 import { RedisOnlineStore } from '../../features/online/redis.ts';
 import { reconcile } from '../../features/reconcile.ts';
 import { FeatureRegistry } from '../../features/registry.ts';
+import { defineActions } from '../../kernel/args.ts';
 import { createClickHouse, createRedis } from '../../kernel/clients.ts';
 import { loadConfig, type RheoConfig } from '../../kernel/config.ts';
 import { errorMessage, RheoError } from '../../kernel/errors.ts';
 import { createAdmin, createKafka } from '../../kernel/kafka.ts';
 import { featureGroupSchema, SchemaCodec } from '../../schemas/index.ts';
 import { featureTopic, valueSubject } from '../../topics/catalogue.ts';
-import { type CliCommand, CliError, type CliIO } from '../command.ts';
-import { hasFlag, table } from '../format.ts';
+import { CliError, type CliIO, defineCommand } from '../command.ts';
+import { table } from '../format.ts';
 
-/** The value after `flag` in argv, if any. */
-export function flagValue(argv: readonly string[], flag: string): string | undefined {
-  const i = argv.indexOf(flag);
-  if (i < 0) return undefined;
-  const value = argv[i + 1];
-  if (value === undefined || value.startsWith('--')) throw new CliError(`${flag} needs a value`, 2);
-  return value;
-}
+/** `--groups <module>`, which every features command and `rheo produce` take. */
+export const GROUPS_FLAG = {
+  type: 'string',
+  value: '<module>',
+  description:
+    'read the feature groups from this module (exporting FEATURE_GROUPS or a default array) instead of features/groups/',
+} as const;
 
-/** Positional arguments (flags and their values removed). */
-export function positionals(argv: readonly string[], valued: readonly string[] = ['--groups']): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (valued.includes(arg)) i++;
-    else if (!arg.startsWith('--')) out.push(arg);
-  }
-  return out;
-}
+const json = { type: 'boolean', description: 'print JSON' } as const;
+const groupName = { name: 'group', description: 'a declared feature group', required: true } as const;
 
-/** The declared groups: `features/groups/` or the module given with `--groups`. */
-export async function loadRegistry(argv: readonly string[]): Promise<FeatureRegistry> {
-  const path = flagValue(argv, '--groups');
+const FEATURES_ARGS = defineActions({
+  program: 'rheo features',
+  defaultAction: 'list',
+  actions: {
+    list: { flags: { json, groups: GROUPS_FLAG } },
+    describe: { positionals: [groupName], flags: { json, groups: GROUPS_FLAG } },
+    apply: {
+      flags: { 'dry-run': { type: 'boolean', description: 'show the plan, change nothing' }, json, groups: GROUPS_FLAG },
+      notes: ['apply exits 3 when topic drift remains.'],
+    },
+    reconcile: {
+      positionals: [groupName],
+      flags: { json, groups: GROUPS_FLAG },
+      notes: ['reconcile exits 3 when online and offline differ.'],
+    },
+  },
+});
+
+/** The declared groups: `features/groups/`, or those of the module given with `--groups`. */
+export async function loadRegistry(path: string | undefined): Promise<FeatureRegistry> {
   if (!path) return FeatureRegistry.demo();
   let module: { FEATURE_GROUPS?: unknown; default?: unknown };
   try {
@@ -61,8 +70,7 @@ export async function loadRegistry(argv: readonly string[]): Promise<FeatureRegi
   }
 }
 
-function group(registry: FeatureRegistry, name: string | undefined, usage: string): FeatureGroupDecl {
-  if (!name) throw new CliError(`name a feature group; usage: ${usage}`, 2);
+function group(registry: FeatureRegistry, name: string): FeatureGroupDecl {
   try {
     return registry.get(name);
   } catch (error) {
@@ -126,12 +134,12 @@ async function withStores<T>(
   }
 }
 
-async function apply(argv: string[], io: CliIO, registry: FeatureRegistry, json: boolean): Promise<number> {
+async function apply(io: CliIO, registry: FeatureRegistry, dryRun: boolean, json: boolean): Promise<number> {
   const config = loadConfig();
   const codec = SchemaCodec.fromConfig(config.registry);
   const groups = registry.list();
   return withStores(config, async ({ online, offline }) => {
-    if (hasFlag(argv, '--dry-run')) {
+    if (dryRun) {
       const plans = await planFeatureGroups(groups, { codec, offline });
       if (json) io.out(JSON.stringify(plans, null, 2));
       else
@@ -195,16 +203,14 @@ async function apply(argv: string[], io: CliIO, registry: FeatureRegistry, json:
   });
 }
 
-export const featuresCommand: CliCommand = {
+export const featuresCommand = defineCommand({
   name: 'features',
   summary: 'feature groups: list, describe, apply (schemas, topics, tables, online TTL), reconcile online with offline',
-  usage:
-    'rheo features list [--json] | describe <group> [--json] | apply [--dry-run] [--json] | reconcile <group> [--json]   (any: --groups <module>)',
-  async run(argv, io) {
-    const [action = 'list', name] = positionals(argv);
-    const json = hasFlag(argv, '--json');
-    const registry = await loadRegistry(argv);
-    switch (action) {
+  args: FEATURES_ARGS,
+  async run(args, io) {
+    const json = args.flags.json;
+    const registry = await loadRegistry(args.flags.groups);
+    switch (args.action) {
       case 'list': {
         const groups = registry.list();
         if (json) io.out(JSON.stringify(groups, null, 2));
@@ -226,7 +232,7 @@ export const featuresCommand: CliCommand = {
       }
       case 'describe': {
         const config = loadConfig();
-        const described = describeGroup(config, group(registry, name, this.usage));
+        const described = describeGroup(config, group(registry, args.positionals.group));
         if (json) {
           io.out(JSON.stringify(described, null, 2));
           return 0;
@@ -248,9 +254,9 @@ export const featuresCommand: CliCommand = {
         return 0;
       }
       case 'apply':
-        return apply(argv, io, registry, json);
+        return apply(io, registry, args.flags['dry-run'], json);
       case 'reconcile': {
-        const decl = group(registry, name, this.usage);
+        const decl = group(registry, args.positionals.group);
         const config = loadConfig();
         const report = await withStores(config, ({ online, offline }) => reconcile(decl, online, offline)).catch(
           (error: unknown) => {
@@ -278,8 +284,6 @@ export const featuresCommand: CliCommand = {
         }
         return report.differences > 0 ? 3 : 0;
       }
-      default:
-        throw new CliError(`unknown action "${action}"; usage: ${this.usage}`, 2);
     }
   },
-};
+});

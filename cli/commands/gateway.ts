@@ -1,27 +1,32 @@
 /** `rheo gateway`: runs the HTTP gateway until SIGTERM/SIGINT (then drains and flushes the prediction log). */
-import { parseArgs } from 'node:util';
 import { runGateway } from '../../gateway/main.ts';
-import { type CliCommand, CliError } from '../command.ts';
+import { defineArgs } from '../../kernel/args.ts';
+import { defineCommand } from '../command.ts';
 
-export const gatewayCommand: CliCommand = {
+const GATEWAY_ARGS = defineArgs({
+  program: 'rheo gateway',
+  flags: {
+    port: {
+      type: 'number',
+      integer: true,
+      min: 0,
+      max: 65_535,
+      description: 'port to listen on (default RHEO_GATEWAY_PORT, 8080)',
+    },
+    host: { type: 'string', value: 'H', description: 'address to listen on (default RHEO_GATEWAY_HOST, 127.0.0.1)' },
+  },
+});
+
+export const gatewayCommand = defineCommand({
   name: 'gateway',
   summary: 'run the prediction and model-management gateway (Fastify) until SIGTERM',
-  usage: 'rheo gateway [--port N] [--host H]   (defaults: RHEO_GATEWAY_PORT=8080, RHEO_GATEWAY_HOST=127.0.0.1)',
-  async run(argv, io) {
-    let values: { port?: string; host?: string };
-    try {
-      ({ values } = parseArgs({ args: argv, options: { port: { type: 'string' }, host: { type: 'string' } }, strict: true }));
-    } catch (error) {
-      throw new CliError(`${error instanceof Error ? error.message : String(error)}\nusage: ${this.usage}`, 2);
-    }
-    const port = values.port === undefined ? undefined : Number(values.port);
-    if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536))
-      throw new CliError(`--port ${values.port}: not a port`, 2);
+  args: GATEWAY_ARGS,
+  async run({ flags }, io) {
     await runGateway({
-      ...(port !== undefined ? { port } : {}),
-      ...(values.host ? { host: values.host } : {}),
+      ...(flags.port !== undefined ? { port: flags.port } : {}),
+      ...(flags.host ? { host: flags.host } : {}),
       onListening: (url) => io.err(`rheo gateway listening on ${url} (ready at ${url}/readyz; stop with Ctrl-C)`),
     });
     return 0;
   },
-};
+});

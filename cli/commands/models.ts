@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { parseArgs } from 'node:util';
 import { loadServingSettings, openArtifactStore } from '../../gateway/settings.ts';
+import { defineActions, type ParsedActions } from '../../kernel/args.ts';
 import { loadConfig } from '../../kernel/config.ts';
 import { RheoError } from '../../kernel/errors.ts';
 import { createLogger } from '../../kernel/log.ts';
@@ -15,54 +15,117 @@ import type { RegistryCommand } from '../../registry/commands.ts';
 import { modelDetail, modelSummary, productionAt, requireModel, resolveVersion, versionDetail } from '../../registry/queries.ts';
 import type { RegistryState, Stage } from '../../registry/types.ts';
 import type { ValueType } from '../../schemas/index.ts';
-import { type CliCommand, CliError, type CliIO } from '../command.ts';
+import { CliError, type CliIO, defineCommand } from '../command.ts';
 import { table } from '../format.ts';
 
-const USAGE = `rheo models list [--json]
-       rheo models describe <model> [--version V] [--json]
-       rheo models register <model> --version V --artifact FILE.onnx --inputs name:TYPE[@group],… --outputs name:TYPE,…
-                            [--metric k=v]… [--param k=v]… [--card FILE.md] [--reason R] [--json]
-       rheo models request <model> --version V --to staging|production|development|archived [--check ITEM]… [--reason R]
-       rheo models approve <model> (--version V | --request ID) [--confirm all|ITEM]… [--reason R]
-       rheo models reject <model> (--version V | --request ID) --reason R
-       rheo models traffic <model> [--canary V:PCT|none] [--ab V:PCT[:SALT]|none] [--shadow V,…|none] [--reason R]
-       rheo models rollback <model> [--to V] [--reason R]
-       rheo models archive <model> --version V [--reason R]
-       rheo models alias <model> <alias> (<version> | --remove)
-       rheo models history <model> [--at ISO-TIME|EPOCH-MS] [--json]
-  every write takes --actor user:<id> (default user:$USER) and --json`;
-
-const OPTIONS = {
-  json: { type: 'boolean' },
-  version: { type: 'string' },
-  artifact: { type: 'string' },
-  inputs: { type: 'string' },
-  outputs: { type: 'string' },
-  metric: { type: 'string', multiple: true },
-  param: { type: 'string', multiple: true },
-  card: { type: 'string' },
-  reason: { type: 'string' },
-  to: { type: 'string' },
-  check: { type: 'string', multiple: true },
-  request: { type: 'string' },
-  confirm: { type: 'string', multiple: true },
-  canary: { type: 'string' },
-  ab: { type: 'string' },
-  shadow: { type: 'string' },
-  at: { type: 'string' },
-  remove: { type: 'boolean' },
-  actor: { type: 'string' },
+const json = { type: 'boolean', description: 'print JSON' } as const;
+const actor = { type: 'string', value: 'user:<id>', description: 'who acts (default user:$USER, or RHEO_ACTOR)' } as const;
+const reason = { type: 'string', value: 'R', description: 'why, recorded with the event' } as const;
+const model = { name: 'model', description: 'the model name', required: true } as const;
+const version = { type: 'string', value: 'V', required: true, description: 'the version' } as const;
+const versionOrRequest = {
+  version: { type: 'string', value: 'V', description: 'the version whose pending request is decided' },
+  request: { type: 'string', value: 'ID', description: 'the request id' },
 } as const;
 
-type Values = ReturnType<typeof parse>['values'];
+const MODELS_ARGS = defineActions({
+  program: 'rheo models',
+  defaultAction: 'list',
+  actions: {
+    list: { flags: { json } },
+    describe: {
+      positionals: [model],
+      flags: { version: { type: 'string', value: 'V', description: 'describe this version (or alias) instead' }, json },
+    },
+    register: {
+      positionals: [model],
+      flags: {
+        version,
+        artifact: { type: 'string', value: 'FILE.onnx', required: true, description: 'the ONNX model file' },
+        inputs: {
+          type: 'string',
+          value: 'name:TYPE[@group],…',
+          required: true,
+          description: 'inputs in order (TYPE: DOUBLE|LONG|BOOLEAN)',
+        },
+        outputs: { type: 'string', value: 'name:TYPE,…', required: true, description: 'outputs in order' },
+        metric: { type: 'list', value: 'k=v', description: 'a numeric metric of the version' },
+        param: { type: 'list', value: 'k=v', description: 'a hyperparameter of the version' },
+        card: { type: 'string', value: 'FILE.md', description: 'the model card' },
+        reason,
+        actor,
+        json,
+      },
+    },
+    request: {
+      positionals: [model],
+      flags: {
+        version,
+        to: {
+          type: 'string',
+          value: 'staging|production|development|archived',
+          required: true,
+          description: 'the stage asked for',
+        },
+        check: { type: 'list', value: 'ITEM', description: 'a checklist item the approver must confirm' },
+        reason,
+        actor,
+        json,
+      },
+    },
+    approve: {
+      positionals: [model],
+      flags: {
+        ...versionOrRequest,
+        confirm: { type: 'list', value: 'all|ITEM', description: 'a checklist item confirmed (all: every one)' },
+        reason,
+        actor,
+        json,
+      },
+      notes: ['Name the request with --version or --request.'],
+    },
+    reject: {
+      positionals: [model],
+      flags: { ...versionOrRequest, reason: { ...reason, required: true }, actor, json },
+      notes: ['Name the request with --version or --request.'],
+    },
+    traffic: {
+      positionals: [model],
+      flags: {
+        canary: { type: 'string', value: 'V:PCT|none', description: 'send PCT% of traffic to version V' },
+        ab: { type: 'string', value: 'V:PCT[:SALT]|none', description: 'split PCT% to version V by a hash of the entity id' },
+        shadow: { type: 'string', value: 'V,…|none', description: 'score these versions too, without returning them' },
+        reason,
+        actor,
+        json,
+      },
+      notes: ['Give --canary, --ab and/or --shadow.'],
+    },
+    rollback: {
+      positionals: [model],
+      flags: { to: { type: 'string', value: 'V', description: 'the version to go back to' }, reason, actor, json },
+    },
+    archive: { positionals: [model], flags: { version, reason, actor, json } },
+    alias: {
+      positionals: [
+        model,
+        { name: 'alias', description: 'the alias', required: true },
+        { name: 'version', description: 'the version it names' },
+      ],
+      flags: { remove: { type: 'boolean', description: 'drop the alias' }, actor, json },
+      notes: ['Give <version>, or --remove.'],
+    },
+    history: {
+      positionals: [model],
+      flags: { at: { type: 'string', value: 'ISO-TIME|EPOCH-MS', description: 'the production version at this time' }, json },
+    },
+  },
+  notes: ['Every write takes --actor user:<id> (default user:$USER) and --json.'],
+});
 
-function parse(argv: string[]) {
-  try {
-    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new CliError(`${error instanceof Error ? error.message : String(error)}\nusage: ${USAGE}`, 2);
-  }
-}
+type ModelsArgs = ParsedActions<typeof MODELS_ARGS>;
+/** The actions that are registry commands (everything but the reads and `register`). */
+type CommandArgs = Exclude<ModelsArgs, { action: 'list' | 'describe' | 'history' | 'register' }>;
 
 const STAGE_NAMES: Record<string, Stage> = {
   development: 'DEVELOPMENT',
@@ -107,16 +170,11 @@ function route(text: string | undefined, what: string, withSalt = false) {
   return { version, percent: p, ...(withSalt && salt ? { salt } : {}) };
 }
 
-function actorOf(values: Values): string {
-  const actor = values.actor ?? process.env.RHEO_ACTOR ?? `user:${userInfo().username}`;
+function actorOf(given: string | undefined): string {
+  const actor = given ?? process.env.RHEO_ACTOR ?? `user:${userInfo().username}`;
   if (!/^(user|service):[A-Za-z0-9_.@-]+$/.test(actor))
     throw new CliError(`--actor ${actor}: expected user:<id> or service:<name>`, 2);
   return actor;
-}
-
-function need<T>(value: T | undefined, flag: string): T {
-  if (value === undefined || value === '') throw new CliError(`${flag} is required\nusage: ${USAGE}`, 2);
-  return value;
 }
 
 function show(io: CliIO, json: boolean, value: unknown, text: () => string): void {
@@ -125,14 +183,11 @@ function show(io: CliIO, json: boolean, value: unknown, text: () => string): voi
 
 const time = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString().replace('.000Z', 'Z'));
 
-export const modelsCommand: CliCommand = {
+export const modelsCommand = defineCommand({
   name: 'models',
   summary: 'the model registry: register, list, describe, request/approve/reject transitions, traffic, rollback',
-  usage: USAGE,
-  async run(argv, io) {
-    const { values, positionals } = parse(argv);
-    const [action = 'list', model, ...rest] = positionals;
-    const json = values.json ?? false;
+  args: MODELS_ARGS,
+  async run(args, io) {
     const config = loadConfig();
     const logger = createLogger('cli', { level: process.env.RHEO_LOG_LEVEL ?? 'warn' });
     let client: RegistryClient;
@@ -144,7 +199,7 @@ export const modelsCommand: CliCommand = {
       );
     }
     try {
-      return await runAction(client, io, action, model, rest, values, json);
+      return await runAction(client, io, args);
     } catch (error) {
       if (error instanceof RheoError)
         throw new CliError(`${error.code}: ${error.message}`, error.code === 'MODEL_NOT_FOUND' ? 4 : 1);
@@ -153,20 +208,12 @@ export const modelsCommand: CliCommand = {
       await client.close();
     }
   },
-};
+});
 
-async function runAction(
-  client: RegistryClient,
-  io: CliIO,
-  action: string,
-  model: string | undefined,
-  rest: string[],
-  values: Values,
-  json: boolean,
-): Promise<number> {
+async function runAction(client: RegistryClient, io: CliIO, args: ModelsArgs): Promise<number> {
   const state = client.state;
-  const named = () => need(model, '<model>');
-  switch (action) {
+  const json = args.flags.json;
+  switch (args.action) {
     case 'list': {
       const models = [...state.models.values()].map(modelSummary);
       show(io, json, models, () =>
@@ -196,9 +243,10 @@ async function runAction(
       return 0;
     }
     case 'describe': {
-      const m = requireModel(state, named());
-      if (values.version) {
-        const v = versionDetail(resolveVersion(m, values.version));
+      const m = requireModel(state, args.positionals.model);
+      const { version } = args.flags;
+      if (version) {
+        const v = versionDetail(resolveVersion(m, version));
         show(io, json, v, () => describeVersion(v));
         return 0;
       }
@@ -207,10 +255,11 @@ async function runAction(
       return 0;
     }
     case 'history': {
-      const m = requireModel(state, named());
-      if (values.at) {
-        const at = /^\d+$/.test(values.at) ? Number(values.at) : Date.parse(values.at);
-        if (!Number.isFinite(at)) throw new CliError(`--at ${values.at}: not a time`, 2);
+      const m = requireModel(state, args.positionals.model);
+      const given = args.flags.at;
+      if (given) {
+        const at = /^\d+$/.test(given) ? Number(given) : Date.parse(given);
+        if (!Number.isFinite(at)) throw new CliError(`--at ${given}: not a time`, 2);
         const period = productionAt(state, m.name, at);
         show(io, json, { at, period: period ?? null }, () =>
           period
@@ -235,9 +284,10 @@ async function runAction(
       return 0;
     }
     case 'register': {
-      const name = named();
+      const name = args.positionals.model;
+      const values = args.flags;
       const settings = loadServingSettings(loadConfig());
-      const path = need(values.artifact, '--artifact');
+      const path = values.artifact;
       let bytes: Buffer;
       try {
         bytes = readFileSync(path);
@@ -246,21 +296,21 @@ async function runAction(
       }
       const result = await client.register(openArtifactStore(settings), bytes, {
         model: name,
-        version: need(values.version, '--version'),
-        actor: actorOf(values),
-        inputs: parseFields(need(values.inputs, '--inputs'), 'inputs'),
-        outputs: parseFields(need(values.outputs, '--outputs'), 'outputs').map(({ name: n, type }) => ({ name: n, type })),
+        version: values.version,
+        actor: actorOf(values.actor),
+        inputs: parseFields(values.inputs, 'inputs'),
+        outputs: parseFields(values.outputs, 'outputs').map(({ name: n, type }) => ({ name: n, type })),
         metrics: keyValues(values.metric, true, 'metric') as Record<string, number>,
         params: keyValues(values.param, false, 'param'),
         ...(values.card ? { modelCard: readFileSync(values.card, 'utf8') } : {}),
         ...(values.reason ? { reason: values.reason } : {}),
       });
-      const v = versionDetail(resolveVersion(requireModel(result.state, name), values.version as string));
+      const v = versionDetail(resolveVersion(requireModel(result.state, name), values.version));
       show(io, json, v, () => `registered ${name}@${v.version} (${v.stage}) sha256 ${v.sha256} → ${v.artifact_uri}`);
       return 0;
     }
     default: {
-      const command = toCommand(action, named(), rest, values);
+      const command = toCommand(args);
       const { events, state: after } = await client.execute(command);
       const summary = modelSummary(requireModel(after, command.model));
       show(io, json, { events: events.map((e) => ({ event_id: e.event_id, event_type: e.event_type })), model: summary }, () =>
@@ -275,35 +325,40 @@ async function runAction(
   }
 }
 
-function toCommand(action: string, model: string, rest: string[], values: Values): RegistryCommand {
-  const actor = actorOf(values);
-  const reason = values.reason ? { reason: values.reason } : {};
-  switch (action) {
+function toCommand(args: CommandArgs): RegistryCommand {
+  const model = args.positionals.model;
+  const actor = actorOf(args.flags.actor);
+  const reason = 'reason' in args.flags && args.flags.reason ? { reason: args.flags.reason } : {};
+  switch (args.action) {
     case 'request': {
-      const to = STAGE_NAMES[need(values.to, '--to').toLowerCase()];
+      const values = args.flags;
+      const to = STAGE_NAMES[values.to.toLowerCase()];
       if (!to) throw new CliError(`--to ${values.to}: expected development, staging, production or archived`, 2);
       return {
         kind: 'request',
         model,
-        version: need(values.version, '--version'),
+        version: values.version,
         to,
         actor,
         ...reason,
-        ...(values.check ? { checklist: values.check } : {}),
+        ...(values.check.length > 0 ? { checklist: values.check } : {}),
       };
     }
     case 'approve':
     case 'reject': {
+      const values = args.flags;
       if (!values.version && !values.request) throw new CliError('--version or --request is required', 2);
       const which = {
         ...(values.version ? { version: values.version } : {}),
         ...(values.request ? { requestId: values.request } : {}),
       };
-      if (action === 'reject') return { kind: 'reject', model, actor, reason: need(values.reason, '--reason'), ...which };
-      const confirm = values.confirm?.includes('all') ? (true as const) : values.confirm;
+      if (args.action === 'reject') return { kind: 'reject', model, actor, reason: args.flags.reason, ...which };
+      const given = args.flags.confirm;
+      const confirm = given.includes('all') ? (true as const) : given.length > 0 ? given : undefined;
       return { kind: 'approve', model, actor, ...which, ...reason, ...(confirm ? { confirm } : {}) };
     }
     case 'traffic': {
+      const values = args.flags;
       const canary = route(values.canary, 'canary');
       const ab = route(values.ab, 'ab', true);
       const shadow =
@@ -321,17 +376,14 @@ function toCommand(action: string, model: string, rest: string[], values: Values
       };
     }
     case 'rollback':
-      return { kind: 'rollback', model, actor, ...reason, ...(values.to ? { to: values.to } : {}) };
+      return { kind: 'rollback', model, actor, ...reason, ...(args.flags.to ? { to: args.flags.to } : {}) };
     case 'archive':
-      return { kind: 'archive', model, version: need(values.version, '--version'), actor, ...reason };
+      return { kind: 'archive', model, version: args.flags.version, actor, ...reason };
     case 'alias': {
-      const [alias, version] = rest;
-      if (!alias || (!version && !values.remove))
-        throw new CliError('usage: rheo models alias <model> <alias> (<version> | --remove)', 2);
-      return { kind: 'alias', model, alias, version: values.remove ? null : (version as string), actor };
+      const { alias, version } = args.positionals;
+      if (!version && !args.flags.remove) throw new CliError(`give <version> or --remove\n\n${modelsCommand.usage}`, 2);
+      return { kind: 'alias', model, alias, version: args.flags.remove ? null : (version as string), actor };
     }
-    default:
-      throw new CliError(`unknown action "${action}"\nusage: ${USAGE}`, 2);
   }
 }
 

@@ -11,13 +11,13 @@ import { createInterface } from 'node:readline';
 import type { FeatureGroupDecl } from '../../features/declaration.ts';
 import { csvRecords, type FeatureEventRecord, parseFeatureInput } from '../../features/input.ts';
 import { FeatureProducer } from '../../features/producer.ts';
+import { defineArgs } from '../../kernel/args.ts';
 import { loadConfig } from '../../kernel/config.ts';
 import { errorMessage } from '../../kernel/errors.ts';
 import { createAdmin, createKafka, type ProducerMessage } from '../../kernel/kafka.ts';
 import { featureTopic } from '../../topics/catalogue.ts';
-import { type CliCommand, CliError, type CliIO, processIO } from '../command.ts';
-import { hasFlag } from '../format.ts';
-import { flagValue, loadRegistry, positionals } from './features.ts';
+import { CliError, type CliIO, defineCommand, processIO } from '../command.ts';
+import { GROUPS_FLAG, loadRegistry } from './features.ts';
 
 export interface FileEvent {
   line: number;
@@ -60,7 +60,9 @@ export async function* readEvents(path: string, group: FeatureGroupDecl, format:
   }
 }
 
-export function formatOf(path: string, explicit?: string): 'jsonl' | 'csv' {
+const FORMATS = ['jsonl', 'ndjson', 'json', 'csv'] as const;
+
+export function formatOf(path: string, explicit?: (typeof FORMATS)[number]): 'jsonl' | 'csv' {
   const format = explicit ?? extname(path).slice(1).toLowerCase();
   if (['jsonl', 'ndjson', 'json'].includes(format)) return 'jsonl';
   if (format === 'csv') return 'csv';
@@ -75,16 +77,27 @@ export function progressBar(done: number, total: number, elapsedMs: number, widt
   return `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${Math.floor(share * 100)}% ${done}/${total} events, ${rate}/s`;
 }
 
-export const produceCommand: CliCommand = {
+const PRODUCE_ARGS = defineArgs({
+  program: 'rheo produce',
+  positionals: [{ name: 'group', description: 'the feature group the events belong to', required: true }],
+  flags: {
+    file: { type: 'string', value: 'data.jsonl|data.csv', required: true, description: 'the events, one per line or row' },
+    format: { type: 'enum', values: FORMATS, description: 'the file format, when its extension does not say' },
+    'skip-invalid': { type: 'boolean', description: 'produce the valid events even when some lines are invalid' },
+    json: { type: 'boolean', description: 'print the summary as JSON' },
+    groups: GROUPS_FLAG,
+  },
+});
+
+export const produceCommand = defineCommand({
   name: 'produce',
   summary: 'produce feature events of a group from a JSONL or CSV file, checked against its declaration',
-  usage: 'rheo produce <group> --file data.jsonl|data.csv [--format jsonl|csv] [--skip-invalid] [--json] [--groups <module>]',
-  async run(argv, io) {
-    const [name] = positionals(argv, ['--groups', '--file', '--format']);
-    const path = flagValue(argv, '--file');
-    if (!name || !path) throw new CliError(`usage: ${this.usage}`, 2);
-    const format = formatOf(path, flagValue(argv, '--format'));
-    const registry = await loadRegistry(argv);
+  args: PRODUCE_ARGS,
+  async run({ flags, positionals }, io) {
+    const name = positionals.group;
+    const path = flags.file;
+    const format = formatOf(path, flags.format);
+    const registry = await loadRegistry(flags.groups);
     let group: FeatureGroupDecl;
     try {
       group = registry.get(name);
@@ -102,7 +115,7 @@ export const produceCommand: CliCommand = {
       if ('event' in event.result) valid++;
       else invalid.push({ line: event.line, problems: event.result.problems });
     }
-    const skip = hasFlag(argv, '--skip-invalid');
+    const skip = flags['skip-invalid'];
     if (invalid.length > 0) {
       const shown = invalid.slice(0, 10).map((i) => `  line ${i.line}: ${i.problems.join('; ')}`);
       const more = invalid.length > 10 ? `\n  ... and ${invalid.length - 10} more` : '';
@@ -158,14 +171,14 @@ export const produceCommand: CliCommand = {
       skipped: invalid.length,
       seconds: Math.round(seconds * 100) / 100,
     };
-    if (hasFlag(argv, '--json')) io.out(JSON.stringify(summary));
+    if (flags.json) io.out(JSON.stringify(summary));
     else
       io.out(
         `produced ${sent} events to ${topic} in ${summary.seconds} s${invalid.length ? ` (${invalid.length} invalid skipped)` : ''}`,
       );
     return 0;
   },
-};
+});
 
 /** On a terminal the bar redraws in place; otherwise a line per tenth of the way. */
 function progressRenderer(io: CliIO): (line: string, last: boolean) => void {

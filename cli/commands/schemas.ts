@@ -1,3 +1,4 @@
+import { defineActions } from '../../kernel/args.ts';
 import { loadConfig } from '../../kernel/config.ts';
 import { errorMessage } from '../../kernel/errors.ts';
 import { retry } from '../../kernel/retry.ts';
@@ -5,8 +6,8 @@ import { SchemaCodec } from '../../schemas/codec.ts';
 import { type Contract, contractNamed } from '../../schemas/contracts.ts';
 import { SchemaIncompatibleError } from '../../schemas/errors.ts';
 import { TOPICS, type TopicEntry, valueSubject } from '../../topics/catalogue.ts';
-import { type CliCommand, CliError, type CliIO } from '../command.ts';
-import { hasFlag, table } from '../format.ts';
+import { CliError, type CliIO, defineCommand } from '../command.ts';
+import { table } from '../format.ts';
 
 interface Binding {
   topic: TopicEntry;
@@ -39,13 +40,21 @@ interface Outcome {
   reasons?: string[];
 }
 
-export const schemasCommand: CliCommand = {
+const json = { type: 'boolean', description: 'print JSON instead of a table' } as const;
+
+const SCHEMAS_ARGS = defineActions({
+  program: 'rheo schemas',
+  defaultAction: 'list',
+  actions: { list: { flags: { json } }, check: { flags: { json } }, register: { flags: { json } } },
+});
+
+export const schemasCommand = defineCommand({
   name: 'schemas',
   summary: 'list the Avro contracts, check them against the registry, or register them with compatibility set',
-  usage: 'rheo schemas list [--json] | rheo schemas check [--json] | rheo schemas register [--json]',
-  async run(argv, io) {
-    const [action = 'list'] = argv.filter((a) => !a.startsWith('--'));
-    const json = hasFlag(argv, '--json');
+  args: SCHEMAS_ARGS,
+  async run(args, io) {
+    const { action } = args;
+    const json = args.flags.json;
     const all = bindings();
     if (action === 'list') {
       const rows = all.map((b) => ({
@@ -59,7 +68,6 @@ export const schemasCommand: CliCommand = {
       io.out(json ? JSON.stringify(rows, null, 2) : table(rows));
       return 0;
     }
-    if (action !== 'register' && action !== 'check') throw new CliError(`unknown action "${action}"; usage: ${this.usage}`, 2);
 
     const config = loadConfig();
     const codec = SchemaCodec.fromConfig(config.registry);
@@ -78,7 +86,7 @@ export const schemasCommand: CliCommand = {
     for (const o of bad) io.err(`${o.subject}: ${o.status}: ${(o.reasons ?? []).join('; ')}`);
     return bad.length ? 1 : 0;
   },
-};
+});
 
 /** One probe, retried for a few seconds in case the registry is still starting; then one clear failure. */
 async function reachRegistry(codec: SchemaCodec, io: CliIO): Promise<void> {

@@ -4,8 +4,8 @@
  * predictions to Kafka and ClickHouse, shows a progress bar, and resumes after a crash (run the same
  * command again) without repeating or skipping rows.
  */
-import { parseArgs } from 'node:util';
 import { artifactResolver, loadServingSettings } from '../../gateway/settings.ts';
+import { defineArgs } from '../../kernel/args.ts';
 import { createClickHouse } from '../../kernel/clients.ts';
 import { loadConfig } from '../../kernel/config.ts';
 import { RheoError } from '../../kernel/errors.ts';
@@ -18,10 +18,30 @@ import { type BatchProgress, type BatchSource, runBatchScore } from '../../servi
 import { ModelHost } from '../../serving/host/host.ts';
 import { ScoringService } from '../../serving/serve.ts';
 import { TOPICS } from '../../topics/catalogue.ts';
-import { type CliCommand, CliError, type CliIO } from '../command.ts';
+import { CliError, type CliIO, defineCommand } from '../command.ts';
 
-const USAGE = `rheo score --model M (--query "SELECT entity_id, <inputs>… FROM … ORDER BY …" | --topic ${TOPICS.predictionRequests.name} [--range P:FROM-TO,…])
-           [--version V] [--batch-size N] [--job ID] [--json]`;
+const SCORE_ARGS = defineArgs({
+  program: 'rheo score',
+  flags: {
+    model: { type: 'string', value: 'M', required: true, description: 'the model to score with' },
+    query: {
+      type: 'string',
+      value: '"SELECT entity_id, <inputs>… FROM … ORDER BY …"',
+      description: 'score the rows of this ClickHouse query (optionally with request_time)',
+    },
+    topic: {
+      type: 'string',
+      value: TOPICS.predictionRequests.name,
+      description: 'score the PredictionRequests of this topic',
+    },
+    range: { type: 'string', value: 'P:FROM-TO,…', description: 'offsets per partition of --topic (TO exclusive; default all)' },
+    version: { type: 'string', value: 'V', description: 'the version to score with (default: production)' },
+    'batch-size': { type: 'number', integer: true, min: 1, max: 100_000, default: 1000, description: 'rows per inference batch' },
+    job: { type: 'string', value: 'ID', description: 'the job id to resume (default: derived from the source)' },
+    json: { type: 'boolean', description: 'print the result as JSON (and no progress)' },
+  },
+  notes: ['Give exactly one of --query and --topic. Running the same command again resumes an interrupted job.'],
+});
 
 /** `0:0-100,1:5-20` → ranges by partition (TO exclusive; either side may be empty for start/end). */
 export function parseRanges(text: string): Record<string, { from?: string; to?: string }> {
@@ -42,43 +62,22 @@ export function progressLine(p: BatchProgress, width = 30): string {
   return `${bar} ${String(Math.round(fraction * 100)).padStart(3)}%  ${p.rows}/${total || '?'} rows  ${p.scored} scored  ${p.skipped} skipped${p.resumedFrom ? `  (resumed at ${p.resumedFrom})` : ''}`;
 }
 
-export const scoreCommand: CliCommand = {
+export const scoreCommand = defineCommand({
   name: 'score',
   summary: 'batch-score a ClickHouse query or a topic offset range into predictions (resumable)',
-  usage: USAGE,
-  async run(argv, io: CliIO) {
-    let values: Record<string, string | boolean | undefined>;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        options: {
-          model: { type: 'string' },
-          version: { type: 'string' },
-          query: { type: 'string' },
-          topic: { type: 'string' },
-          range: { type: 'string' },
-          'batch-size': { type: 'string' },
-          job: { type: 'string' },
-          json: { type: 'boolean' },
-        },
-        strict: true,
-      }));
-    } catch (error) {
-      throw new CliError(`${error instanceof Error ? error.message : String(error)}\nusage: ${USAGE}`, 2);
-    }
-    const model = values.model as string | undefined;
-    if (!model) throw new CliError(`--model is required\nusage: ${USAGE}`, 2);
-    if (!values.query === !values.topic) throw new CliError(`give exactly one of --query and --topic\nusage: ${USAGE}`, 2);
+  args: SCORE_ARGS,
+  async run({ flags: values }, io: CliIO) {
+    const model = values.model;
+    if (!values.query === !values.topic)
+      throw new CliError(`give exactly one of --query and --topic\n\n${scoreCommand.usage}`, 2);
     const source: BatchSource = values.query
-      ? { kind: 'query', query: values.query as string }
+      ? { kind: 'query', query: values.query }
       : {
           kind: 'range',
           topic: values.topic as string,
-          ...(values.range ? { ranges: parseRanges(values.range as string) } : {}),
+          ...(values.range ? { ranges: parseRanges(values.range) } : {}),
         };
-    const batchSize = values['batch-size'] === undefined ? 1000 : Number(values['batch-size']);
-    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000)
-      throw new CliError('--batch-size must be 1..100000', 2);
+    const batchSize = values['batch-size'];
 
     const config = loadConfig();
     const settings = loadServingSettings(config);
@@ -115,8 +114,8 @@ export const scoreCommand: CliCommand = {
           model,
           source,
           batchSize,
-          ...(values.version ? { version: values.version as string } : {}),
-          ...(values.job ? { job: values.job as string } : {}),
+          ...(values.version ? { version: values.version } : {}),
+          ...(values.job ? { job: values.job } : {}),
           onProgress: (p) => {
             if (values.json) return;
             const now = Date.now();
@@ -149,4 +148,4 @@ export const scoreCommand: CliCommand = {
       await clickhouse.close();
     }
   },
-};
+});

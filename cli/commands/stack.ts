@@ -8,56 +8,65 @@ import {
   stackStatus,
   stackUp,
 } from '../../deploy/local/stack.ts';
-import { type CliCommand, CliError, type CliIO } from '../command.ts';
-import { hasFlag, table } from '../format.ts';
+import { defineActions, type ParsedActions } from '../../kernel/args.ts';
+import { CliError, type CliIO, defineCommand } from '../command.ts';
+import { table } from '../format.ts';
 
-const USAGE = 'rheo stack up [--brokers 1|3] [--json] | down [--purge] | status [--json] | env [--json]';
+const json = { type: 'boolean', description: 'print JSON instead of a table' } as const;
 
-export const stackCommand: CliCommand = {
+const STACK_ARGS = defineActions({
+  program: 'rheo stack',
+  actions: {
+    up: {
+      flags: {
+        brokers: { type: 'enum', values: ['1', '3'], description: 'Kafka brokers to start (3: replication factor 3)' },
+        json,
+      },
+    },
+    down: { flags: { purge: { type: 'boolean', description: 'also delete the stack data' } } },
+    status: { flags: { json }, notes: ['status exits 0 when every service is up, 3 otherwise.'] },
+    env: { flags: { json: { type: 'boolean', description: 'print JSON instead of export lines' } } },
+  },
+  notes: ['status exits 0 when every service is up, 3 otherwise.'],
+});
+
+export const stackCommand = defineCommand({
   name: 'stack',
   summary: 'start, stop and inspect the local stack: Kafka (KRaft), Apicurio Registry, Redis, ClickHouse',
-  usage: `${USAGE}\n\nstatus exits 0 when every service is up, 3 otherwise.`,
-  async run(argv, io) {
-    const [action, ...rest] = argv;
-    const json = hasFlag(rest, '--json');
+  args: STACK_ARGS,
+  async run(args, io) {
     try {
-      switch (action) {
+      switch (args.action) {
         case 'up':
-          return await up(rest, json, io);
+          return await up(args, io);
         case 'down': {
-          unknownFlags(rest, ['--purge']);
-          const result = await stackDown({ purge: hasFlag(rest, '--purge'), progress: (line) => io.err(line) });
+          const result = await stackDown({ purge: args.flags.purge, progress: (line) => io.err(line) });
           io.out(result.stopped.length ? `stopped ${result.stopped.map((s) => s.name).join(', ')}` : 'nothing was running');
           if (result.purged) io.out('stack data removed');
           return 0;
         }
         case 'status': {
-          unknownFlags(rest, ['--json']);
           const status = await stackStatus();
-          io.out(json ? JSON.stringify(status, null, 2) : statusTable(status));
+          io.out(args.flags.json ? JSON.stringify(status, null, 2) : statusTable(status));
           return status.running ? 0 : 3;
         }
         case 'env': {
-          unknownFlags(rest, ['--json']);
           const env = await stackEnv();
-          io.out(json ? JSON.stringify(env, null, 2) : exportLines(env));
+          io.out(args.flags.json ? JSON.stringify(env, null, 2) : exportLines(env));
           return 0;
         }
-        default:
-          throw new CliError(`${action ? `unknown action "${action}"` : 'an action is required'}; usage: ${USAGE}`, 2);
       }
     } catch (error) {
       if (error instanceof StackError) throw new CliError(error.message);
       throw error;
     }
   },
-};
+});
 
-async function up(rest: string[], json: boolean, io: CliIO): Promise<number> {
-  unknownFlags(rest, ['--brokers', '--json'], ['--brokers']);
-  const brokers = brokersFlag(rest);
+async function up(args: Extract<ParsedActions<typeof STACK_ARGS>, { action: 'up' }>, io: CliIO): Promise<number> {
+  const brokers = args.flags.brokers === undefined ? undefined : (Number(args.flags.brokers) as BrokerCount);
   const result = await stackUp({ ...(brokers ? { brokers } : {}), progress: (line) => io.err(line) });
-  if (json) {
+  if (args.flags.json) {
     io.out(JSON.stringify(result, null, 2));
     return 0;
   }
@@ -68,24 +77,6 @@ async function up(rest: string[], json: boolean, io: CliIO): Promise<number> {
       : `up in ${(result.tookMs / 1000).toFixed(1)}s (started ${result.started.join(', ')}); \`eval "$(npx rheo stack env)"\` exports the client settings`,
   );
   return 0;
-}
-
-function brokersFlag(argv: string[]): BrokerCount | undefined {
-  const index = argv.indexOf('--brokers');
-  const inline = argv.find((a) => a.startsWith('--brokers='));
-  const value = inline ? inline.slice('--brokers='.length) : index >= 0 ? argv[index + 1] : undefined;
-  if (value === undefined && index < 0 && !inline) return undefined;
-  if (value === '1' || value === '3') return Number(value) as BrokerCount;
-  throw new CliError(`--brokers takes 1 or 3, not ${value ?? 'nothing'}`, 2);
-}
-
-function unknownFlags(argv: string[], allowed: string[], withValue: string[] = []): void {
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    const name = arg.split('=')[0] as string;
-    if (!allowed.includes(name)) throw new CliError(`unknown argument "${arg}"; usage: ${USAGE}`, 2);
-    if (withValue.includes(name) && !arg.includes('=')) i++;
-  }
 }
 
 export function statusTable(status: StackStatus): string {

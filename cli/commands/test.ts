@@ -8,7 +8,8 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../deploy/local/layout.ts';
 import { stackDown, stackStatus } from '../../deploy/local/stack.ts';
-import type { CliCommand, CliIO } from '../command.ts';
+import { defineArgs } from '../../kernel/args.ts';
+import { type CliIO, defineCommand } from '../command.ts';
 import { stackCommand } from './stack.ts';
 
 const bin = (name: string) => join(PROJECT_ROOT, 'node_modules', '.bin', name);
@@ -37,14 +38,24 @@ interface VitestJson {
   numTodoTests: number;
 }
 
-export const testCommand: CliCommand = {
+const TEST_ARGS = defineArgs({
+  program: 'rheo test',
+  positionals: [{ name: 'filters', description: 'vitest filters (test file paths or parts of them)', rest: true }],
+  flags: {
+    unit: { type: 'boolean', description: 'unit tests only (no stack needed)' },
+    'no-lint': { type: 'boolean', description: 'skip the lint, format and type checks' },
+  },
+  notes: ['Arguments after -- go to vitest as they are (e.g. rheo test --unit -- -t "drift").'],
+});
+
+export const testCommand = defineCommand({
   name: 'test',
   summary: 'run lint, type check, unit and integration tests (starts the local stack when it is not up)',
-  usage: 'rheo test [--unit] [--no-lint] [vitest filters…]',
-  async run(argv, io) {
-    const unitOnly = argv.includes('--unit');
-    const lint = !argv.includes('--no-lint');
-    const filters = argv.filter((a) => a !== '--unit' && a !== '--no-lint');
+  args: TEST_ARGS,
+  async run({ flags, positionals }, io) {
+    const unitOnly = flags.unit;
+    const lint = !flags['no-lint'];
+    const { filters } = positionals;
     const started = Date.now();
     if (lint) {
       if ((await run(bin('biome'), ['ci', '--reporter=summary', '.'], io)) !== 0)
@@ -98,7 +109,7 @@ export const testCommand: CliCommand = {
     else io.out('tests: 0 passed, 1 failed');
     return code;
   },
-};
+});
 
 function fail(io: CliIO, reason: string): number {
   io.err(`rheo test: ${reason}`);

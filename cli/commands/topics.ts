@@ -1,21 +1,35 @@
 import { FeatureRegistry } from '../../features/registry.ts';
+import { defineActions } from '../../kernel/args.ts';
 import { loadConfig } from '../../kernel/config.ts';
 import { createAdmin, createKafka } from '../../kernel/kafka.ts';
 import { ensureTopics } from '../../topics/admin.ts';
 import { catalogue } from '../../topics/catalogue.ts';
-import { type CliCommand, CliError } from '../command.ts';
-import { hasFlag, table } from '../format.ts';
+import { CliError, defineCommand } from '../command.ts';
+import { table } from '../format.ts';
 
-export const topicsCommand: CliCommand = {
+const json = { type: 'boolean', description: 'print JSON instead of a table' } as const;
+
+const TOPICS_ARGS = defineActions({
+  program: 'rheo topics',
+  defaultAction: 'list',
+  actions: {
+    list: { flags: { json } },
+    ensure: {
+      flags: { fix: { type: 'boolean', description: 'repair the drift that can be fixed in place' }, json },
+      notes: ['ensure exits 3 when drift remains.'],
+    },
+  },
+});
+
+export const topicsCommand = defineCommand({
   name: 'topics',
   summary: 'list the topic catalogue, or create what is missing on the cluster and report drift',
-  usage: 'rheo topics list [--json] | rheo topics ensure [--fix] [--json]',
-  async run(argv, io) {
-    const [action = 'list'] = argv.filter((a) => !a.startsWith('--'));
-    const json = hasFlag(argv, '--json');
+  args: TOPICS_ARGS,
+  async run(args, io) {
+    const json = args.flags.json;
     // Core topics plus the declared feature groups' `features.<group>` topics.
     const entries = catalogue(FeatureRegistry.demo().topics());
-    if (action === 'list') {
+    if (args.action === 'list') {
       if (json) io.out(JSON.stringify(entries, null, 2));
       else
         io.out(
@@ -32,13 +46,12 @@ export const topicsCommand: CliCommand = {
         );
       return 0;
     }
-    if (action !== 'ensure') throw new CliError(`unknown action "${action}"; usage: ${this.usage}`, 2);
     const config = loadConfig();
     const admin = createAdmin(createKafka(config.kafka, undefined, 'topics'));
     try {
       await admin.connect();
       const report = await ensureTopics(admin, entries, {
-        fix: hasFlag(argv, '--fix'),
+        fix: args.flags.fix,
         ...(config.kafka.replicationFactor ? { replicationFactor: config.kafka.replicationFactor } : {}),
       });
       if (json) io.out(JSON.stringify(report, null, 2));
@@ -58,4 +71,4 @@ export const topicsCommand: CliCommand = {
       await admin.disconnect();
     }
   },
-};
+});

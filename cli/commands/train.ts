@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
+import { defineActions, type ParsedActions } from '../../kernel/args.ts';
 import { createClickHouse } from '../../kernel/clients.ts';
 import { loadConfig } from '../../kernel/config.ts';
 import { errorMessage } from '../../kernel/errors.ts';
@@ -18,46 +19,79 @@ import { ident, sql } from '../../kernel/sql.ts';
 import { runUntilSignalled } from '../../runtime/runner.ts';
 import { CONTRACTS, type RetrainRequestInput, SchemaCodec } from '../../schemas/index.ts';
 import { TOPICS } from '../../topics/catalogue.ts';
+import { ACTIONS } from '../../trainers/gate.ts';
 import { manualRunRequest, type RunProgressUpdate, runTraining } from '../../trainers/run.ts';
 import { connectRunDeps, createTrainer } from '../../trainers/service.ts';
 import { specFor } from '../../trainers/specs/index.ts';
 import { TRIALS_TABLE } from '../../trainers/tracking.ts';
-import { type CliCommand, CliError, type CliIO } from '../command.ts';
-import { hasFlag, table } from '../format.ts';
-import { flagValue } from './features.ts';
+import { CliError, type CliIO, defineCommand } from '../command.ts';
+import { table } from '../format.ts';
 
-const USAGE =
-  'rheo train --model <name> [--trials N] [--seed S] [--algorithm mlp|logistic_regression] [--epochs N] [--from <time>] [--to <time>] [--gate register|stage|canary|promote] [--enqueue] [--json]\n' +
-  '       rheo train serve\n' +
-  '       rheo train trials --model <name> [--run <run id>] [--limit N] [--json]';
+const model = {
+  type: 'string',
+  value: '<name>',
+  required: true,
+  description: 'the model, as its training spec under trainers/specs/ names it',
+} as const;
+const integer = (description: string) => ({ type: 'number', integer: true, description }) as const;
 
-export const trainCommand: CliCommand = {
+const TRAIN_ARGS = defineActions({
+  program: 'rheo train',
+  defaultAction: 'run',
+  actions: {
+    run: {
+      flags: {
+        model,
+        trials: integer('hyperparameter trials; default from the spec'),
+        seed: integer('the random seed of the search and the training'),
+        algorithm: { type: 'enum', values: ['mlp', 'logistic_regression'], description: 'fix the algorithm' },
+        epochs: integer('the most epochs per trial'),
+        from: { type: 'string', value: '<time>', description: 'start of the training window (epoch ms or ISO time)' },
+        to: { type: 'string', value: '<time>', description: 'end of the training window (epoch ms or ISO time)' },
+        gate: { type: 'enum', values: ACTIONS, description: 'what a run that passes its quality gate does' },
+        enqueue: { type: 'boolean', description: 'produce a RetrainRequest for the trainer service instead of training here' },
+        json: { type: 'boolean', description: 'print the result as JSON' },
+      },
+    },
+    serve: { notes: ['Runs the trainer service (consumer group rheo.trainer) until SIGTERM.'] },
+    trials: {
+      flags: {
+        model,
+        run: { type: 'string', value: '<run id>', description: 'only this run' },
+        limit: { type: 'number', integer: true, min: 1, default: 50, description: 'the most rows' },
+        json: { type: 'boolean', description: 'print JSON instead of a table' },
+      },
+    },
+  },
+});
+
+type TrainArgs = ParsedActions<typeof TRAIN_ARGS>;
+
+export const trainCommand = defineCommand({
   name: 'train',
   summary: 'train a model in the foreground, enqueue a retraining request, run the trainer service, list trials',
-  usage: USAGE,
-  async run(argv, io) {
-    if (argv[0] === 'serve') return serve();
-    if (argv[0] === 'trials') return trials(argv.slice(1), io);
-    const model = flagValue(argv, '--model');
-    if (!model) throw new CliError(`name a model with --model; usage: ${USAGE}`, 2);
+  args: TRAIN_ARGS,
+  async run(args, io) {
+    if (args.action === 'serve') return serve();
+    if (args.action === 'trials') return trials(args, io);
+    const { flags } = args;
     const params: Record<string, number | string> = {};
-    for (const [flag, key] of [
-      ['--trials', 'trials'],
-      ['--seed', 'seed'],
-      ['--algorithm', 'algorithm'],
-      ['--epochs', 'epochs'],
-      ['--gate', 'gate_action'],
+    for (const [value, key] of [
+      [flags.trials, 'trials'],
+      [flags.seed, 'seed'],
+      [flags.algorithm, 'algorithm'],
+      [flags.epochs, 'epochs'],
+      [flags.gate, 'gate_action'],
     ] as const) {
-      const value = flagValue(argv, flag);
-      if (value !== undefined) params[key] = /^\d+$/.test(value) ? Number(value) : value;
+      if (value !== undefined) params[key] = value;
     }
-    const from = time(flagValue(argv, '--from'), '--from');
-    const to = time(flagValue(argv, '--to'), '--to');
+    const from = time(flags.from, '--from');
+    const to = time(flags.to, '--to');
     const actor = `user:${safeUser()}`;
-    if (hasFlag(argv, '--enqueue')) return enqueue(io, model, actor, params, from, to, hasFlag(argv, '--json'));
-    return foreground(io, model, actor, params, from, to, hasFlag(argv, '--json'));
+    if (flags.enqueue) return enqueue(io, flags.model, actor, params, from, to, flags.json);
+    return foreground(io, flags.model, actor, params, from, to, flags.json);
   },
-};
+});
 
 function time(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
@@ -228,12 +262,8 @@ async function serve(): Promise<number> {
   return 0;
 }
 
-async function trials(argv: string[], io: CliIO): Promise<number> {
-  const model = flagValue(argv, '--model');
-  if (!model) throw new CliError(`name a model with --model; usage: ${USAGE}`, 2);
-  const run = flagValue(argv, '--run');
-  const limit = Number(flagValue(argv, '--limit') ?? 50);
-  if (!Number.isInteger(limit) || limit < 1) throw new CliError('--limit takes a positive integer', 2);
+async function trials({ flags }: Extract<TrainArgs, { action: 'trials' }>, io: CliIO): Promise<number> {
+  const { model, run, limit } = flags;
   const config = loadConfig();
   const clickhouse = createClickHouse(config);
   try {
@@ -246,7 +276,7 @@ ORDER BY event_time DESC, run_id, trial LIMIT ${limit}`.text,
       format: 'JSONEachRow',
     });
     const rows = (await result.json()) as Array<Record<string, unknown>>;
-    if (hasFlag(argv, '--json')) io.out(JSON.stringify(rows, null, 2));
+    if (flags.json) io.out(JSON.stringify(rows, null, 2));
     else
       io.out(
         table(rows, [

@@ -89,6 +89,7 @@ describe('the argument parser', () => {
       [['m', '--from', 'latest', '--trails', '5'], 'unknown flag --trails'],
       [['m', '--from', 'latest', '-x'], 'unknown flag -x'],
       [['m', '--from', 'latest', '--reason'], '--reason needs a value'],
+      [['m', '--from', 'latest', '--reason='], '--reason needs a value'],
       [['m', '--from', 'latest', '--trials', 'five'], '--trials takes a number, not "five"'],
       [['m', '--from', 'latest', '--trials', '2.5'], '--trials takes an integer, not "2.5"'],
       [['m', '--from', 'latest', '--trials', '0'], '--trials must be 1..200, not 0'],
