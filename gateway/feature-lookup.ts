@@ -2,7 +2,7 @@
 import { getOnlineFeatures } from '../features/online/read.ts';
 import type { OnlineStore } from '../features/online/store.ts';
 import type { FeatureRegistry } from '../features/registry.ts';
-import type { FeatureLookup } from '../serving/serve.ts';
+import type { FeatureLookup } from '../serving/scoring.ts';
 
 export function onlineFeatureLookup(online: OnlineStore, registry: FeatureRegistry): FeatureLookup {
   return {

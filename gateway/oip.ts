@@ -10,8 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RheoError } from '../kernel/errors.ts';
 import { resolveVersion, sortedVersions } from '../registry/queries.ts';
 import type { ModelState } from '../registry/types.ts';
-import type { FeatureValues } from '../serving/scoring.ts';
-import type { Instance, Scored } from '../serving/serve.ts';
+import type { FeatureValues, Instance, Scored } from '../serving/scoring.ts';
 import { scoreAndLog } from './predict.ts';
 
 interface TensorInput {

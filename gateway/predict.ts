@@ -7,8 +7,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RheoError } from '../kernel/errors.ts';
-import type { FeatureValues } from '../serving/scoring.ts';
-import type { Instance, ScoreOutcome } from '../serving/serve.ts';
+import { type FeatureValues, type Instance, type ScoreOutcome, scoreMany } from '../serving/scoring.ts';
 
 interface InstanceBody {
   entity_id: string;
@@ -133,7 +132,7 @@ export async function scoreAndLog(
 ) {
   const { scoring, predictions } = app.rheo;
   const receivedAt = performance.now();
-  const result = await scoring.score(instances, {
+  const result = await scoreMany(scoring, instances, {
     model,
     source: 'ONLINE',
     receivedAt,

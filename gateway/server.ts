@@ -17,7 +17,7 @@ import { sleep } from '../kernel/retry.ts';
 import { RegistryClient } from '../registry/client.ts';
 import { CONTRACTS, SchemaCodec } from '../schemas/index.ts';
 import { createFollowingHost } from '../serving/host/following.ts';
-import { type FeatureLookup, ScoringService } from '../serving/serve.ts';
+import type { FeatureLookup } from '../serving/scoring.ts';
 import { TOPICS } from '../topics/catalogue.ts';
 import { accessPlugin } from './access.ts';
 import { errorsPlugin } from './errors.ts';
@@ -163,7 +163,7 @@ export async function createGateway(
   };
   const services: GatewayServices = {
     settings,
-    scoring: new ScoringService(host, options.features),
+    scoring: { host, features: options.features },
     host,
     follower,
     registry,

@@ -8,7 +8,7 @@ import type { RegistryClient } from '../registry/client.ts';
 import type { RegistryFollower } from '../registry/follower.ts';
 import type { ArtifactStore } from '../serving/artifacts/store.ts';
 import type { ModelHost } from '../serving/host/host.ts';
-import type { ScoringService } from '../serving/serve.ts';
+import type { ScoringSources } from '../serving/scoring.ts';
 import type { PredictionSink } from './prediction-log.ts';
 import type { ServingSettings } from './settings.ts';
 
@@ -22,7 +22,8 @@ export interface Readiness {
 
 export interface GatewayServices {
   settings: ServingSettings;
-  scoring: ScoringService;
+  /** The host and online feature lookup predictions are scored from. */
+  scoring: ScoringSources;
   host: ModelHost;
   follower: RegistryFollower;
   /** Absent when the gateway runs read-only (no management routes). */

@@ -16,7 +16,6 @@ import { RegistryFollower } from '../../registry/follower.ts';
 import { SchemaCodec } from '../../schemas/index.ts';
 import { type BatchProgress, type BatchSource, runBatchScore } from '../../serving/batch/job.ts';
 import { ModelHost } from '../../serving/host/host.ts';
-import { ScoringService } from '../../serving/serve.ts';
 import { TOPICS } from '../../topics/catalogue.ts';
 import { CliError, type CliIO, defineCommand } from '../command.ts';
 
@@ -105,7 +104,6 @@ export const scoreCommand = defineCommand({
           clickhouse,
           database: config.clickhouse.database,
           codec,
-          scoring: new ScoringService(host),
           host,
           state,
           logger,

@@ -23,7 +23,7 @@ import type { ProcessorSpec } from '../../runtime/types.ts';
 import { CONTRACTS, type PredictionInput, type PredictionRequest, SchemaCodec } from '../../schemas/index.ts';
 import { createFollowingHost } from '../../serving/host/following.ts';
 import type { ModelHost } from '../../serving/host/host.ts';
-import { type FeatureLookup, ScoringService } from '../../serving/serve.ts';
+import type { FeatureLookup } from '../../serving/scoring.ts';
 import { TOPICS } from '../../topics/catalogue.ts';
 import { kafkaPredictionSink } from './sink.ts';
 import { type ScoredRequest, scoreRequests, scorerTransform } from './transform.ts';
@@ -58,7 +58,7 @@ export async function createScorer(
   });
   const sink = kafkaPredictionSink(kafka, predictions);
   const reader = CONTRACTS.PredictionRequest.type;
-  const scoring = new ScoringService(host, deps.features);
+  const scoring = { host, features: deps.features };
   const spec: ProcessorSpec<PredictionRequest, PredictionInput, ScoredRequest> = {
     name: 'scorer',
     inputs: [TOPICS.predictionRequests],

@@ -14,13 +14,12 @@
 import { type ErrorCode, RheoError } from '../../kernel/errors.ts';
 import type { EnrichResult, SourceRecord, TransformResult } from '../../runtime/types.ts';
 import type { PredictionInput, PredictionRequest } from '../../schemas/index.ts';
-import { deterministicUuid } from '../../serving/scoring.ts';
-import { deterministicIds, type Instance, type ScoringService } from '../../serving/serve.ts';
+import { deterministicIds, type Instance, type ScoringSources, scoreMany } from '../../serving/scoring.ts';
 
 /** A request's scoring outcome: its predictions (served first, then shadows), or why it failed. */
 export type ScoredRequest = { ok: true; predictions: PredictionInput[] } | { ok: false; code: ErrorCode; reason: string };
 
-export function scoreRequests(scoring: ScoringService, now: () => number = performance.now.bind(performance)) {
+export function scoreRequests(scoring: ScoringSources, now: () => number = performance.now.bind(performance)) {
   return async (records: ReadonlyArray<SourceRecord<PredictionRequest>>): Promise<EnrichResult<ScoredRequest>> => {
     const receivedAt = now();
     const groups = new Map<string, Array<SourceRecord<PredictionRequest>>>();
@@ -40,10 +39,10 @@ export function scoreRequests(scoring: ScoringService, now: () => number = perfo
           requestTime: r.value.event_time,
           eventTime: r.timestamp,
           requestId: r.value.event_id,
-          ids: deterministicIds(r.value.event_id, deterministicUuid),
+          ids: deterministicIds(r.value.event_id),
         }));
         try {
-          const result = await scoring.score(instances, {
+          const result = await scoreMany(scoring, instances, {
             model: first.model_name,
             source: 'STREAMING',
             receivedAt,

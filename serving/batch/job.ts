@@ -28,8 +28,7 @@ import {
 import { archivedTable } from '../../tables/history.ts';
 import { TOPICS } from '../../topics/catalogue.ts';
 import type { ModelHost } from '../host/host.ts';
-import { deterministicUuid, type FeatureValues } from '../scoring.ts';
-import { deterministicIds, type Instance, type ScoringService } from '../serve.ts';
+import { deterministicIds, type FeatureValues, type Instance, scoreMany } from '../scoring.ts';
 import { type Checkpoint, encodeCheckpoint, readCheckpoint } from './checkpoint.ts';
 
 export type BatchSource =
@@ -64,7 +63,6 @@ export interface BatchDeps {
   clickhouse: ClickHouseClient;
   database: string;
   codec: SchemaCodec;
-  scoring: ScoringService;
   host: ModelHost;
   state: RegistryState;
   logger: Logger;
@@ -192,7 +190,7 @@ async function scoreRows(
   result: BatchResult,
 ): Promise<PredictionInput[]> {
   if (rows.length === 0) return [];
-  const scored = await deps.scoring.score(rows, {
+  const scored = await scoreMany({ host: deps.host }, rows, {
     model,
     version,
     source: 'BATCH',
@@ -281,7 +279,7 @@ export function rowToInstance(row: Record<string, unknown>, id: string): Instanc
     inputs,
     ...(requestTime !== undefined && Number.isFinite(requestTime) ? { requestTime } : {}),
     requestId: null,
-    ids: deterministicIds(id, deterministicUuid),
+    ids: deterministicIds(id),
   };
 }
 
@@ -406,7 +404,7 @@ async function readRange(
                   inputs: request.inputs,
                   requestTime: request.event_time,
                   requestId: request.event_id,
-                  ids: deterministicIds(`batch:${job}:${request.event_id}`, deterministicUuid),
+                  ids: deterministicIds(`batch:${job}:${request.event_id}`),
                 });
               } else if (request) result.skipped++;
               if (rows.length >= batchSize) await flush(false);

@@ -5,7 +5,6 @@
 import * as ort from 'onnxruntime-node';
 import { errorMessage, RheoError } from '../../kernel/errors.ts';
 import type { ModelVersionRegistered } from '../../schemas/index.ts';
-import type { OutputLayout } from '../scoring.ts';
 import { type BatchResult, MicroBatcher } from './batcher.ts';
 
 export interface SessionSettings {
@@ -15,6 +14,12 @@ export interface SessionSettings {
   lingerMs: number;
   intraOpThreads: number;
   onBatch?: (rows: number, seconds: number) => void;
+}
+
+/** One registered output as the graph gives it: its name and how many values per row (found when the session loads). */
+export interface OutputLayout {
+  name: string;
+  width: number;
 }
 
 export const DEFAULT_SESSION_SETTINGS: SessionSettings = { maxBatchRows: 512, lingerMs: 0, intraOpThreads: 1 };

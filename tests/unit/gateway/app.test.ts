@@ -16,7 +16,7 @@ import type { PredictionInput } from '../../../schemas/index.ts';
 import { FileArtifactStore } from '../../../serving/artifacts/fs.ts';
 import { ArtifactResolver } from '../../../serving/artifacts/store.ts';
 import { ModelHost } from '../../../serving/host/host.ts';
-import { type FeatureLookup, ScoringService } from '../../../serving/serve.ts';
+import type { FeatureLookup } from '../../../serving/scoring.ts';
 import { MemoryRegistry } from '../../support/memory-registry.ts';
 import { FRAUD_FEATURES, fraudModelBytes } from '../../support/models.ts';
 import { fraudScore } from '../../support/serving.ts';
@@ -49,7 +49,7 @@ beforeAll(async () => {
       ...settings,
       gateway: { ...settings.gateway, bodyLimitBytes: 8 * 1024, rateLimit: { perSecond: 1_000_000, burst: 1_000_000 } },
     },
-    scoring: new ScoringService(host, features),
+    scoring: { host, features },
     host,
     follower: registry as unknown as RegistryFollower,
     registry: registry as unknown as RegistryClient,

@@ -13,7 +13,6 @@ import { FileArtifactStore } from '../../../../serving/artifacts/fs.ts';
 import { ArtifactResolver } from '../../../../serving/artifacts/store.ts';
 import { ModelHost } from '../../../../serving/host/host.ts';
 import { route } from '../../../../serving/routing.ts';
-import { ScoringService } from '../../../../serving/serve.ts';
 import { TOPICS } from '../../../../topics/catalogue.ts';
 import { MemoryRegistry } from '../../../support/memory-registry.ts';
 import { FRAUD_FEATURES, fraudModelBytes } from '../../../support/models.ts';
@@ -35,7 +34,7 @@ function spec(sink: MemorySink<PredictionInput>): ProcessorSpec<PredictionReques
     name: 'scorer',
     inputs: [TOPICS.predictionRequests],
     decode: (raw) => JSON.parse(String(raw.value)) as PredictionRequest,
-    supply: () => ({ enrich: scoreRequests(new ScoringService(host)), transform: scorerTransform }),
+    supply: () => ({ enrich: scoreRequests({ host }), transform: scorerTransform }),
     sink,
   };
 }
