@@ -364,7 +364,7 @@ export const VIEWS = {
       column('window_end_ms', 'Int64'),
       column('predictions', 'UInt64'),
       column('labeled', 'UInt64'),
-      column('unlabeled', 'UInt64'),
+      column('unlabeled', 'Int64'),
       column('positives', 'UInt64'),
       column('task', 'String'),
       nullable('accuracy', 'Float64'),
