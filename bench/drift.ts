@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { seededRandom } from '../examples/fraud/generator.ts';
+import { defineArgs, parseArgs } from '../kernel/args.ts';
 import { createRedis } from '../kernel/clients.ts';
 import { loadConfig } from '../kernel/config.ts';
 import { type Admin, createAdmin, createKafka, createProducer, type Kafka, type ProducerMessage } from '../kernel/kafka.ts';
@@ -35,12 +36,15 @@ import { type TopicEntry, withDeadLetters } from '../topics/catalogue.ts';
 import { numericBaseline } from '../trainers/baseline.ts';
 import { report, round } from './lib.ts';
 
-function option(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(`--${name}`);
-  const value = i >= 0 ? Number(args[i + 1]) : fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
-  return value;
-}
+export const BENCH_ARGS = defineArgs({
+  program: 'npm run bench -- drift',
+  flags: {
+    features: { type: 'number', integer: true, min: 1, default: 10, description: 'features of the narrow run' },
+    events: { type: 'number', integer: true, min: 1, default: 100_000, description: 'events of the narrow run' },
+    'wide-features': { type: 'number', integer: true, min: 1, default: 1_000, description: 'features of the wide run' },
+    'wide-events': { type: 'number', integer: true, min: 1, default: 3_000, description: 'events of the wide run' },
+  },
+});
 
 const log = (text: string) => process.stderr.write(`${text}\n`);
 const WINDOW_MS = 60_000;
@@ -335,6 +339,7 @@ async function runOne(
 }
 
 export async function run(args: string[]): Promise<void> {
+  const options = parseArgs(BENCH_ARGS, args).flags;
   process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
   const config = loadConfig();
   const logger = createLogger('bench-drift', { level: process.env.RHEO_LOG_LEVEL ?? 'error' });
@@ -345,8 +350,8 @@ export async function run(args: string[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'rheo-bench-drift-'));
   const ctx = { kafka, admin, codec, created: [] as string[], namespaces: [] as string[], dir };
   try {
-    const narrow = await runOne(ctx, option(args, 'features', 10), option(args, 'events', 100_000));
-    const wide = await runOne(ctx, option(args, 'wide-features', 1_000), option(args, 'wide-events', 3_000));
+    const narrow = await runOne(ctx, options.features, options.events);
+    const wide = await runOne(ctx, options['wide-features'], options['wide-events']);
     const rows: Array<[string, string | number]> = [];
     for (const f of [narrow, wide]) {
       const tag = `${f.features} features`;

@@ -28,6 +28,7 @@ import { ClickHouseOfflineStore } from '../features/offline/clickhouse.ts';
 import { getOnlineFeatures } from '../features/online/read.ts';
 import { RedisOnlineStore } from '../features/online/redis.ts';
 import { FeatureRegistry } from '../features/registry.ts';
+import { defineArgs, type Parsed, parseArgs } from '../kernel/args.ts';
 import { createClickHouse, createRedis } from '../kernel/clients.ts';
 import { loadConfig } from '../kernel/config.ts';
 import { createAdmin, createKafka, createProducer, type ProducerMessage } from '../kernel/kafka.ts';
@@ -37,12 +38,43 @@ import { featureGroupContract, SchemaCodec } from '../schemas/index.ts';
 import { featureTopic } from '../topics/catalogue.ts';
 import { percentile, report, round, rssSampler, summarize } from './lib.ts';
 
-function option(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(`--${name}`);
-  const value = i >= 0 ? Number(args[i + 1]) : fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
-  return value;
-}
+export const BENCH_ARGS = defineArgs({
+  program: 'npm run bench -- features',
+  flags: {
+    events: {
+      type: 'number',
+      integer: true,
+      min: 1,
+      default: 200_000,
+      description: 'events in the backlog the materializer drains',
+    },
+    cards: { type: 'number', integer: true, min: 1, default: 20_000, description: 'distinct card ids' },
+    seconds: { type: 'number', min: 1, default: 15, description: 'length of the visibility-latency probe' },
+    reads: { type: 'number', integer: true, min: 1, default: 20_000, description: 'online reads timed' },
+    rate: {
+      type: 'number',
+      integer: true,
+      min: 1,
+      description:
+        'live load during the latency probe, events/s; default a quarter of the measured throughput, within 1000..20000',
+    },
+    'partitions-concurrently': {
+      type: 'number',
+      integer: true,
+      min: 1,
+      description: "the materializer's partitionsConsumedConcurrently",
+    },
+    chunk: { type: 'number', integer: true, min: 1, description: "the materializer's most records per chunk" },
+    'node-flags': {
+      type: 'string',
+      value: '"<flags>"',
+      dashValue: true,
+      description: 'Node flags for the materializer child, space-separated',
+    },
+  },
+});
+
+type BenchFlags = Parsed<typeof BENCH_ARGS>['flags'];
 
 interface ChildLine {
   t: number;
@@ -52,19 +84,11 @@ interface ChildLine {
 }
 
 /** The materializer child (bench/features/materializer-child.ts), its latest progress line, and its peak RSS on stop. */
-function startMaterializer(group: FeatureGroupDecl, groupId: string, args: string[]) {
+function startMaterializer(group: FeatureGroupDecl, groupId: string, options: BenchFlags) {
   const env: Record<string, string> = { GROUP_DECL: JSON.stringify(group), GROUP_ID: groupId, LIVE_AFTER: String(Date.now()) };
-  const concurrency = args.indexOf('--partitions-concurrently');
-  if (concurrency >= 0) env.PARTITIONS_CONCURRENTLY = String(args[concurrency + 1]);
-  const chunk = args.indexOf('--chunk');
-  if (chunk >= 0) env.CHUNK = String(args[chunk + 1]);
-  const nodeFlags = args.indexOf('--node-flags');
-  const flags =
-    nodeFlags >= 0
-      ? String(args[nodeFlags + 1])
-          .split(' ')
-          .filter(Boolean)
-      : [];
+  if (options['partitions-concurrently'] !== undefined) env.PARTITIONS_CONCURRENTLY = String(options['partitions-concurrently']);
+  if (options.chunk !== undefined) env.CHUNK = String(options.chunk);
+  const flags = (options['node-flags'] ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...flags, fileURLToPath(new URL('./features/materializer-child.ts', import.meta.url))], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -102,11 +126,9 @@ function startMaterializer(group: FeatureGroupDecl, groupId: string, args: strin
 }
 
 export async function run(args: string[]): Promise<void> {
+  const options = parseArgs(BENCH_ARGS, args).flags;
   process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
-  const events = option(args, 'events', 200_000);
-  const cards = option(args, 'cards', 20_000);
-  const seconds = option(args, 'seconds', 15);
-  const reads = option(args, 'reads', 20_000);
+  const { events, cards, seconds, reads } = options;
   const config = loadConfig();
   const logger = createLogger('bench-features', { level: process.env.RHEO_LOG_LEVEL ?? 'warn' });
   const rss = rssSampler();
@@ -182,7 +204,7 @@ export async function run(args: string[]): Promise<void> {
 
     // 3. The materializer, as its own process (as deployed): both sinks, commits after both.
     log('materializer (Redis CAS + ClickHouse) in its own process ...');
-    child = startMaterializer(group, `bench.materializer.${randomUUID().slice(0, 8)}`, args);
+    child = startMaterializer(group, `bench.materializer.${randomUUID().slice(0, 8)}`, options);
     let mFirst = 0;
     let mLast = 0;
     for (;;) {
@@ -204,7 +226,7 @@ export async function run(args: string[]): Promise<void> {
 
     // 4. Event → Redis visibility under steady load, the materializer still running.
     // Default live load: a quarter of the throughput just measured (steady state, not a backlog), at most 20k/s.
-    const rate = option(args, 'rate', Math.max(1_000, Math.min(20_000, Math.round(materializerRate / 4 / 1_000) * 1_000)));
+    const rate = options.rate ?? Math.max(1_000, Math.min(20_000, Math.round(materializerRate / 4 / 1_000) * 1_000));
     log(`visibility latency at ${rate} events/s for ${seconds} s ...`);
     const probeProducer = createProducer(kafka);
     await probeProducer.connect();

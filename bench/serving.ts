@@ -16,11 +16,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { trainFraudModel } from '../examples/fraud/fraud-model.ts';
 import { seededRandom } from '../examples/fraud/generator.ts';
 import { loadServingSettings, openArtifactStore } from '../gateway/settings.ts';
+import { defineArgs, parseArgs } from '../kernel/args.ts';
 import { loadConfig } from '../kernel/config.ts';
 import { createAdmin, createConsumer, createKafka, createProducer } from '../kernel/kafka.ts';
 import { createLogger } from '../kernel/log.ts';
@@ -89,18 +89,24 @@ async function load(url: string, body: string, connections: number, seconds: num
   };
 }
 
-export async function run(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      duration: { type: 'string', default: '10' },
-      connections: { type: 'string', default: '4,8,16,32,64' },
-      events: { type: 'string', default: '100000' },
+export const BENCH_ARGS = defineArgs({
+  program: 'npm run bench -- serving',
+  flags: {
+    duration: { type: 'number', min: 1, default: 10, description: 'seconds per HTTP load level' },
+    connections: { type: 'string', value: 'N,N,…', default: '4,8,16,32,64', description: 'the HTTP load levels, in connections' },
+    events: {
+      type: 'number',
+      integer: true,
+      min: 1,
+      default: 100_000,
+      description: 'prediction requests for the streaming scorer',
     },
-  });
-  const seconds = Number(values.duration);
-  const levels = String(values.connections).split(',').map(Number);
-  const events = Number(values.events);
+  },
+});
+
+export async function run(args: string[]): Promise<void> {
+  const { duration: seconds, connections, events } = parseArgs(BENCH_ARGS, args).flags;
+  const levels = connections.split(',').map(Number);
   const config = loadConfig();
   const settings = loadServingSettings(config);
   const logger = createLogger('bench', { level: 'warn' });

@@ -9,6 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { defineArgs, parseArgs } from '../kernel/args.ts';
 import { exportOnnx } from '../trainers/export/onnx.ts';
 import { compareOutputs, onnxScorer } from '../trainers/export/verify.ts';
 import { type BackendPreference, selectBackend } from '../trainers/models/backend.ts';
@@ -159,15 +160,23 @@ function child(backend: string, rows: number, width: number): Promise<Figures> {
   });
 }
 
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
+export const BENCH_ARGS = defineArgs({
+  program: 'npm run bench -- training',
+  flags: {
+    rows: { type: 'number', integer: true, min: 1, default: 100_000, description: 'training rows' },
+    features: { type: 'number', integer: true, min: 1, default: 20, description: 'features per row' },
+    backends: {
+      type: 'string',
+      value: 'wasm,cpu,tensorflow',
+      default: 'tensorflow,wasm,cpu',
+      description: 'TensorFlow.js backends to time, one process each',
+    },
+  },
+});
 
 export async function run(args: string[]): Promise<void> {
-  const rows = Number(flag(args, '--rows') ?? 100_000);
-  const width = Number(flag(args, '--features') ?? 20);
-  const backends = (flag(args, '--backends') ?? 'tensorflow,wasm,cpu').split(',');
+  const { rows, features: width, backends: backendList } = parseArgs(BENCH_ARGS, args).flags;
+  const backends = backendList.split(',');
   const results: Figures[] = [];
   for (const backend of backends) {
     process.stderr.write(`training ${rows} × ${width} on ${backend}…\n`);

@@ -4,11 +4,25 @@
  */
 import { processIO } from '../cli/command.ts';
 import { stackCommand } from '../cli/commands/stack.ts';
+import { defineArgs, explainArgumentFailure, parseArgs } from '../kernel/args.ts';
 import { runDemo } from './loop.ts';
 
+const DEMO_ARGS = defineArgs({
+  program: 'npm run demo --',
+  flags: {
+    transactions: { type: 'number', integer: true, min: 1, description: 'card transactions to generate and score' },
+  },
+});
+
 async function main(argv: string[]): Promise<number> {
-  const index = argv.indexOf('--transactions');
-  const transactions = index >= 0 ? Number(argv[index + 1]) : undefined;
+  let transactions: number | undefined;
+  try {
+    ({ transactions } = parseArgs(DEMO_ARGS, argv).flags);
+  } catch (error) {
+    const refused = explainArgumentFailure(error, 'demo', processIO);
+    if (refused === undefined) throw error;
+    return refused;
+  }
   processIO.out('[0] Local stack');
   const up = await stackCommand.run(['up'], processIO);
   if (up !== 0) return up;

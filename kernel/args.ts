@@ -14,6 +14,8 @@ import { parseArgs as tokenize } from 'node:util';
 interface FlagBase {
   /** One line for the usage text. */
   description: string;
+  /** Why the flag is required or constrained; appended to its refusals ("--from … is required: <why>"). */
+  why?: string;
 }
 
 export interface StringFlag extends FlagBase {
@@ -22,6 +24,8 @@ export interface StringFlag extends FlagBase {
   default?: string;
   /** The placeholder in the usage text (default `<flag name>`). */
   value?: string;
+  /** The value itself may start with "-" written `--flag -x` too (e.g. Node flags for a child process). */
+  dashValue?: boolean;
 }
 
 export interface NumberFlag extends FlagBase {
@@ -199,15 +203,22 @@ export function usageOf(decl: ProgramDecl | ActionsDecl): string {
   return 'actions' in decl ? actionsUsage(decl) : programUsage(decl);
 }
 
+/** Where an entry point writes the help and the refusals: the process's own streams. */
+const processStreams = {
+  out: (text: string) => process.stdout.write(`${text}\n`),
+  err: (text: string) => process.stderr.write(`${text}\n`),
+};
+
 /**
  * What an entry point does with a failed parse: the help on stdout (exit status 0), or the refusal and
- * the usage on stderr (exit status 2). Anything else is not an argument failure and is rethrown.
+ * the usage on stderr (exit status 2). Returns that exit status, or undefined when `error` is not an
+ * argument failure (the caller handles it as any other error).
  */
 export function explainArgumentFailure(
   error: unknown,
   program: string,
-  write: { out(text: string): void; err(text: string): void },
-): number {
+  write: { out(text: string): void; err(text: string): void } = processStreams,
+): number | undefined {
   if (error instanceof HelpRequest) {
     write.out(error.usage);
     return 0;
@@ -216,7 +227,26 @@ export function explainArgumentFailure(
     write.err(`${program}: ${error.message}\n\n${error.usage}`);
     return 2;
   }
-  throw error;
+  return undefined;
+}
+
+/**
+ * For a script's `if (import.meta.main)` block: the parsed arguments, or undefined once the help or the
+ * refusal has been printed and `process.exitCode` set (0 or 2).
+ */
+export function parseOrExplain<const D extends ProgramDecl>(
+  decl: D,
+  argv: readonly string[],
+  name: string,
+): Parsed<D> | undefined {
+  try {
+    return parseArgs(decl, argv);
+  } catch (error) {
+    const status = explainArgumentFailure(error, name);
+    if (status === undefined) throw error;
+    process.exitCode = status;
+    return undefined;
+  }
 }
 
 type RawValues = { flags: Record<string, unknown>; positionals: Record<string, unknown> };
@@ -249,26 +279,26 @@ function parseDecl(decl: ArgsDecl, argv: readonly string[], program: string, usa
       flags[token.name] = true;
       continue;
     }
+    const refuseValue = (message: string) => refuse(flag.why ? `${message}: ${flag.why}` : message);
     const raw = token.value;
     // `--model --json`: the tokenizer takes the next word as the value; a word that looks like a flag
     // almost always means the value was forgotten (a value may start with "-" when written `--flag=-x`);
     // an empty value (`--version=`) is a forgotten one too.
-    if (
-      raw === undefined ||
-      raw === '' ||
-      (!token.inlineValue && raw.startsWith('-') && !(flag.type === 'number' && isNumber(raw)))
-    )
-      throw refuse(`${name} needs a value`);
+    if (raw === undefined || raw === '' || (!token.inlineValue && raw.startsWith('-') && !dashValueAllowed(flag, raw)))
+      throw refuseValue(`${name} needs a value`);
     if (flag.type === 'list') flags[token.name] = [...((flags[token.name] as string[] | undefined) ?? []), raw];
-    else flags[token.name] = convert(flag, name, raw, refuse);
+    else flags[token.name] = convert(flag, name, raw, refuseValue);
   }
 
   for (const [name, flag] of Object.entries(declared)) {
     if (flags[name] !== undefined) continue;
     if (flag.type === 'boolean') flags[name] = false;
     else if (flag.type === 'list') flags[name] = [];
-    else if (flag.required) throw refuse(`--${name} is required`);
-    else flags[name] = flag.default;
+    else if (flag.required) {
+      // An enum's choices are short and say what to give; other placeholders would only repeat the usage.
+      const missing = `--${name}${flag.type === 'enum' ? ` ${flag.values.join('|')}` : ''} is required`;
+      throw refuse(flag.why ? `${missing}: ${flag.why}` : missing);
+    } else flags[name] = flag.default;
   }
 
   const positionals: Record<string, unknown> = {};
@@ -286,6 +316,11 @@ function parseDecl(decl: ArgsDecl, argv: readonly string[], program: string, usa
   }
   if (next < operands.length) throw refuse(`unexpected argument "${operands[next]}" (${program} takes ${operandsTaken(decl)})`);
   return { flags, positionals };
+}
+
+function dashValueAllowed(flag: Exclude<Flag, BooleanFlag>, raw: string): boolean {
+  if (flag.type === 'number') return isNumber(raw);
+  return flag.type === 'string' && flag.dashValue === true;
 }
 
 function isNumber(raw: string): boolean {

@@ -1,20 +1,31 @@
 /**
  * Command-line options every processor's entry point takes: `--from earliest|latest` (required —
- * where a new consumer group starts is never implied) and an optional `--group-id <id>`.
+ * where a new consumer group starts is never implied) and an optional `--group-id <id>`. Declared on
+ * the one argument parser (kernel/args.ts), so a misspelt or unknown flag is refused, not ignored.
  */
+import { defineArgs, parseArgs } from '../kernel/args.ts';
+
 export interface ProcessorArgs {
   startFrom: 'earliest' | 'latest';
   groupId?: string;
 }
 
+export const PROCESSOR_ARGS = defineArgs({
+  program: 'node processors/<name>/index.ts',
+  flags: {
+    from: {
+      type: 'enum',
+      values: ['earliest', 'latest'],
+      required: true,
+      why: 'where a new consumer group starts is never implied',
+      description: 'where the consumer group starts when it has no committed offsets',
+    },
+    'group-id': { type: 'string', value: '<id>', description: "the consumer group (default: the processor's own)" },
+  },
+});
+
+/** Throws `ArgumentError` (refused; exit status 2 with its usage) or `HelpRequest` (`--help`; exit status 0). */
 export function parseProcessorArgs(argv: readonly string[]): ProcessorArgs {
-  const value = (flag: string) => {
-    const i = argv.indexOf(flag);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const from = value('--from');
-  if (from !== 'earliest' && from !== 'latest')
-    throw new Error('--from earliest|latest is required: where a new consumer group starts is never implied');
-  const groupId = value('--group-id');
-  return { startFrom: from, ...(groupId ? { groupId } : {}) };
+  const { flags } = parseArgs(PROCESSOR_ARGS, argv);
+  return { startFrom: flags.from, ...(flags['group-id'] ? { groupId: flags['group-id'] } : {}) };
 }

@@ -5,6 +5,7 @@
  * SIGTERM or SIGINT. An error before the service runs is printed as one line with its code and the
  * process exits non-zero.
  */
+import { explainArgumentFailure } from '../kernel/args.ts';
 import { loadConfig, type RheoConfig } from '../kernel/config.ts';
 import { errorMessage } from '../kernel/errors.ts';
 import { createLogger, type Logger } from '../kernel/log.ts';
@@ -52,6 +53,11 @@ export async function runMain(
       process.off('SIGINT', onSignal);
     }
   } catch (error) {
+    const refused = explainArgumentFailure(error, name);
+    if (refused !== undefined) {
+      process.exitCode = refused;
+      return;
+    }
     const code = (error as { code?: unknown } | null)?.code;
     const line = `${name}: ${typeof code === 'string' ? `${code}: ` : ''}${errorMessage(error)}`;
     if (logger) logger.error({ err: error }, 'service failed');

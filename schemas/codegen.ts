@@ -13,6 +13,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { defineArgs, parseOrExplain } from '../kernel/args.ts';
 import type { AvroSchema } from './avro.ts';
 
 export interface SourceSchema {
@@ -305,7 +306,13 @@ export async function generateForContracts(): Promise<string> {
   return generateTypes(allContracts().map((c) => ({ file: c.file ?? c.fullName, schema: c.schema })));
 }
 
-if (import.meta.main) {
+const CODEGEN_ARGS = defineArgs({
+  program: 'node schemas/codegen.ts',
+  flags: { check: { type: 'boolean', description: 'write nothing; exit 1 when schemas/types.generated.ts is stale' } },
+});
+
+const args = import.meta.main ? parseOrExplain(CODEGEN_ARGS, process.argv.slice(2), 'codegen') : undefined;
+if (args) {
   const text = await generateForContracts();
   let current = '';
   try {
@@ -313,7 +320,7 @@ if (import.meta.main) {
   } catch {
     // first run
   }
-  if (process.argv.includes('--check')) {
+  if (args.flags.check) {
     if (current !== text) {
       process.stderr.write('schemas/types.generated.ts is stale: run `node schemas/codegen.ts`\n');
       process.exitCode = 1;

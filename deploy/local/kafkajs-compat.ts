@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { type Admin, type Consumer, Kafka, logLevel, type Producer } from 'kafkajs';
+import { defineArgs, parseOrExplain } from '../../kernel/args.ts';
 import { LOCAL_PORTS } from '../../kernel/config.ts';
 
 interface CheckResult {
@@ -252,20 +253,30 @@ export async function runCompat(brokers: string[]): Promise<{ kafkajs: string; r
   return { kafkajs: kafkajsVersion(), results };
 }
 
-function parseBrokers(argv: string[]): string[] {
-  const i = argv.indexOf('--brokers');
-  const value = i >= 0 ? argv[i + 1] : process.env.RHEO_KAFKA_BROKERS;
-  return (value ?? `127.0.0.1:${LOCAL_PORTS.kafka[0]}`)
+const COMPAT_ARGS = defineArgs({
+  program: 'node deploy/local/kafkajs-compat.ts',
+  flags: {
+    brokers: {
+      type: 'string',
+      value: 'host:port,…',
+      description: "the brokers to check (default RHEO_KAFKA_BROKERS, or the local stack's first broker)",
+    },
+    json: { type: 'boolean', description: 'print JSON instead of a table' },
+  },
+});
+
+function brokersOf(given: string | undefined): string[] {
+  return (given ?? process.env.RHEO_KAFKA_BROKERS ?? `127.0.0.1:${LOCAL_PORTS.kafka[0]}`)
     .split(',')
     .map((b) => b.trim())
     .filter(Boolean);
 }
 
-if (import.meta.main) {
-  const argv = process.argv.slice(2);
-  const brokers = parseBrokers(argv);
+const args = import.meta.main ? parseOrExplain(COMPAT_ARGS, process.argv.slice(2), 'kafkajs-compat') : undefined;
+if (args) {
+  const brokers = brokersOf(args.flags.brokers);
   const { kafkajs, results } = await runCompat(brokers);
-  if (argv.includes('--json')) {
+  if (args.flags.json) {
     process.stdout.write(`${JSON.stringify({ kafkajs, brokers, results }, null, 2)}\n`);
   } else {
     const width = Math.max(...results.map((r) => r.check.length));
