@@ -24,6 +24,7 @@ import { createArchiver } from '../../processors/archiver/index.ts';
 import { createMaterializer } from '../../processors/materializer/index.ts';
 import { CONTRACTS, type FeedbackInput, type PredictionInput, SchemaCodec } from '../../schemas/index.ts';
 import { ensureHistoryTables } from '../../tables/admin.ts';
+import { TABLES, tableRef } from '../../tables/catalogue.ts';
 import { archivedTable } from '../../tables/history.ts';
 import { TOPICS } from '../../topics/catalogue.ts';
 import { type DemoFeatureEvent, featureEvents } from './feature-events.ts';
@@ -166,7 +167,7 @@ export async function landLabeledHistory(
       ] as const) {
         const table = archivedTable(name);
         await clickhouse.insert({
-          table: ident(`${db}.${table.name}`).text,
+          table: tableRef(db, table.entry).text,
           values: events.map((e) => table.toRow(e as unknown as Record<string, unknown>)),
           format: 'JSONEachRow',
         });
@@ -247,8 +248,8 @@ async function waitLanded(
   for (;;) {
     const result = await clickhouse.query({
       query: sql`SELECT
-  (SELECT count() FROM ${ident(`${db}.predictions`)} FINAL WHERE prediction_id LIKE ${like}) AS predictions,
-  (SELECT count() FROM ${ident(`${db}.feedback`)} FINAL WHERE prediction_id LIKE ${like}) AS labels,
+  (SELECT count() FROM ${tableRef(db, TABLES.predictions)} FINAL WHERE prediction_id LIKE ${like}) AS predictions,
+  (SELECT count() FROM ${tableRef(db, TABLES.feedback)} FINAL WHERE prediction_id LIKE ${like}) AS labels,
   (SELECT count() FROM ${ident(`${db}.${tables.card_activity}`)} FINAL WHERE entity_id LIKE ${like}) AS card_activity,
   (SELECT count() FROM ${ident(`${db}.${tables.merchant_risk}`)} FINAL WHERE entity_id LIKE ${like}) AS merchant_risk`.text,
       format: 'JSONEachRow',

@@ -14,7 +14,6 @@ import type { ClickHouseClient } from '../../kernel/clients.ts';
 import { errorMessage, RheoError } from '../../kernel/errors.ts';
 import { createConsumer, createProducer, type Kafka, type Producer } from '../../kernel/kafka.ts';
 import type { Logger } from '../../kernel/log.ts';
-import { ident } from '../../kernel/sql.ts';
 import { requireModel, resolveVersion } from '../../registry/queries.ts';
 import type { RegistryState } from '../../registry/types.ts';
 import {
@@ -25,6 +24,7 @@ import {
   type SchemaCodec,
   type TopicCodec,
 } from '../../schemas/index.ts';
+import { tableRef } from '../../tables/catalogue.ts';
 import { archivedTable } from '../../tables/history.ts';
 import { TOPICS } from '../../topics/catalogue.ts';
 import type { ModelHost } from '../host/host.ts';
@@ -214,7 +214,7 @@ async function insertClickHouse(deps: BatchDeps, predictions: PredictionInput[])
   if (predictions.length === 0) return;
   try {
     await deps.clickhouse.insert({
-      table: ident(`${deps.database}.${predictionsTable.name}`).text,
+      table: tableRef(deps.database, predictionsTable.entry).text,
       values: predictions.map((p) => predictionsTable.toRow(p as unknown as Record<string, unknown>)),
       format: 'JSONEachRow',
     });

@@ -10,7 +10,8 @@
  */
 import type { ClickHouseClient } from '../../kernel/clients.ts';
 import { errorMessage, RheoError } from '../../kernel/errors.ts';
-import { ident, sql } from '../../kernel/sql.ts';
+import { sql } from '../../kernel/sql.ts';
+import { TABLES, tableRef } from '../../tables/catalogue.ts';
 
 export type FeatureScalar = number | string | boolean | null;
 
@@ -44,8 +45,8 @@ export interface LabelSource {
 
 /** The SQL that reads labeled examples from the archiver's ClickHouse tables (ClickHouse 18.16 syntax). */
 export function labelSql(database: string, q: LabelQuery): string {
-  const predictions = ident(`${database}.predictions`);
-  const feedback = ident(`${database}.feedback`);
+  const predictions = tableRef(database, TABLES.predictions);
+  const feedback = tableRef(database, TABLES.feedback);
   if (q.kind === 'predictions') {
     return sql`SELECT p.prediction_id AS id, p.entity_id AS entity_id, p.t AS t, p.inputs AS inputs, f.label AS label, f.observed_ms AS observed_ms
 FROM (
