@@ -1,6 +1,8 @@
 /**
- * The gateway: one Fastify app, one plugin per area (access, errors, health, predict, OIP v2, models,
- * and the feature store's routes when present), with the shared services as the `rheo` decorator.
+ * The gateway: one Fastify app, one plugin per area (access, errors, health, predict, OIP v2, model
+ * reads, model lifecycle, model traffic, and the feature store's routes when present), with the shared
+ * services as the `rheo` decorator; the model plugins declare it and the access and errors plugins as
+ * dependencies, so registering them out of order fails at start.
  * `buildGatewayApp` assembles the HTTP side from services (tests pass their own); `createGateway`
  * wires the services to the cluster — registry follower, model host, prediction log — and starts
  * them in the background, so `/healthz` answers at once and `/readyz` turns true when traffic can flow.
@@ -22,7 +24,9 @@ import { TOPICS } from '../topics/catalogue.ts';
 import { accessPlugin } from './access.ts';
 import { errorsPlugin } from './errors.ts';
 import { healthRoutes } from './health.ts';
-import { modelRoutes } from './models.ts';
+import { modelLifecycleRoutes } from './models/lifecycle.ts';
+import { modelReadRoutes } from './models/reads.ts';
+import { modelTrafficRoutes } from './models/traffic.ts';
 import { oipRoutes } from './oip.ts';
 import { predictRoutes } from './predict.ts';
 import { PredictionLog } from './prediction-log.ts';
@@ -94,7 +98,9 @@ export async function buildGatewayApp(
   await app.register(healthRoutes);
   await app.register(predictRoutes);
   await app.register(oipRoutes);
-  await app.register(modelRoutes);
+  await app.register(modelReadRoutes);
+  await app.register(modelLifecycleRoutes);
+  await app.register(modelTrafficRoutes);
   for (const plugin of options.plugins ?? []) await app.register(plugin);
   app.get('/openapi.json', { config: { access: 'predict' }, schema: { hide: true } }, async () => app.swagger());
   return app as unknown as FastifyInstance;

@@ -1,21 +1,28 @@
 /**
- * Model management over HTTP (admin scope): list and describe models, register a version (ONNX bytes
- * uploaded as base64, stored content-addressed), request / approve / reject stage transitions, set
- * traffic, roll back, archive, set aliases, and ask who was in production when. Every write is a
- * registry command: decided against the folded log, refused with 404/409 and no event when illegal,
- * otherwise produced to `models.lifecycle` and read back before the answer. The actor is the API key's.
+ * A model version's lifecycle over HTTP (`admin` scope): register a version (ONNX bytes uploaded as
+ * base64, stored content-addressed), request a stage transition, approve or reject a pending request,
+ * and archive a version that takes no traffic. Every write is a registry command: decided against the
+ * folded log, refused with 404/409 and no event when illegal, otherwise produced to `models.lifecycle`
+ * and read back before the answer. The actor is the API key's.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { RheoError } from '../kernel/errors.ts';
-import type { RegistryClient } from '../registry/client.ts';
-import type { RegistryCommand } from '../registry/commands.ts';
-import { modelDetail, modelSummary, productionAt, requireModel, resolveVersion, versionDetail } from '../registry/queries.ts';
-import type { Stage } from '../registry/types.ts';
-import type { ModelOutput, ValueType } from '../schemas/index.ts';
+import fp from 'fastify-plugin';
+import { RheoError } from '../../kernel/errors.ts';
+import { requireModel, resolveVersion, versionDetail } from '../../registry/queries.ts';
+import type { Stage } from '../../registry/types.ts';
+import type { ModelOutput, ValueType } from '../../schemas/index.ts';
+import {
+  eventSummaries,
+  executeCommand,
+  MODEL_PLUGIN_DEPENDENCIES,
+  reason,
+  registryWriter,
+  semver,
+  tags,
+  writeAccess,
+} from './shared.ts';
 
 const name = { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_.-]{0,127}$' };
-const semver = { type: 'string', minLength: 5, maxLength: 64 };
-const reason = { type: 'string', maxLength: 2000 };
 const stage = { type: 'string', enum: ['DEVELOPMENT', 'STAGING', 'PRODUCTION', 'ARCHIVED'] };
 const valueType = { type: 'string', enum: ['DOUBLE', 'LONG', 'BOOLEAN'] };
 
@@ -38,60 +45,13 @@ interface RegisterBody {
   };
 }
 
-export async function modelRoutes(app: FastifyInstance): Promise<void> {
-  const { follower, store } = app.rheo;
-  const tags = ['models'];
-  const read = { config: { access: 'predict' as const } };
-  const write = { config: { access: 'admin' as const } };
-  const client = (): RegistryClient => {
-    const registry = app.rheo.registry;
-    if (!registry) throw new RheoError('MODEL_NOT_SERVING', 'this gateway runs without registry write access');
-    return registry;
-  };
-  const execute = async (command: RegistryCommand) => {
-    const { events, state } = await client().execute(command);
-    return {
-      events: events.map((e) => ({ event_id: e.event_id, event_type: e.event_type, event_time: e.event_time })),
-      model: modelSummary(requireModel(state, command.model)),
-    };
-  };
-  type Named = FastifyRequest<{ Params: { name: string } }>;
-
-  app.get('/v1/models', { ...read, schema: { tags, summary: 'List models' } }, async () => ({
-    models: [...follower.state.models.values()].map(modelSummary),
-  }));
-  app.get(
-    '/v1/models/:name',
-    { ...read, schema: { tags, summary: 'Describe a model: versions, requests, traffic, history' } },
-    async (request: Named) => modelDetail(requireModel(follower.state, request.params.name)),
-  );
-  app.get(
-    '/v1/models/:name/versions/:version',
-    { ...read, schema: { tags, summary: 'Describe a version (number, alias, production or latest)' } },
-    async (request: FastifyRequest<{ Params: { name: string; version: string } }>) =>
-      versionDetail(resolveVersion(requireModel(follower.state, request.params.name), request.params.version)),
-  );
-  app.get(
-    '/v1/models/:name/production',
-    {
-      ...read,
-      schema: {
-        tags,
-        summary: 'Which version was in production at a time, and who approved it',
-        querystring: { type: 'object', properties: { at: { type: 'integer', minimum: 0 } }, additionalProperties: false },
-      },
-    },
-    async (request: FastifyRequest<{ Params: { name: string }; Querystring: { at?: number } }>) => {
-      const model = requireModel(follower.state, request.params.name);
-      const at = request.query.at ?? Date.now();
-      return { at, period: productionAt(follower.state, model.name, at) ?? null, history: model.productionHistory };
-    },
-  );
+async function modelLifecycle(app: FastifyInstance): Promise<void> {
+  const { store } = app.rheo;
 
   app.post(
     '/v1/models/:name/versions',
     {
-      ...write,
+      ...writeAccess,
       bodyLimit: app.rheo.settings.gateway.batchBodyLimitBytes,
       schema: {
         tags,
@@ -155,7 +115,7 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
       if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body.artifact_base64))
         throw new RheoError('BAD_REQUEST', 'artifact_base64 is not base64');
       const bytes = Buffer.from(body.artifact_base64, 'base64');
-      const { events, state } = await client().register(store, bytes, {
+      const { events, state } = await registryWriter(app).register(store, bytes, {
         model: request.params.name,
         version: body.version,
         actor: request.actor,
@@ -169,7 +129,7 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
       });
       reply.code(201);
       return {
-        events: events.map((e) => ({ event_id: e.event_id, event_type: e.event_type, event_time: e.event_time })),
+        events: eventSummaries(events),
         version: versionDetail(resolveVersion(requireModel(state, request.params.name), body.version)),
       };
     },
@@ -178,7 +138,7 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
   app.post(
     '/v1/models/:name/transitions',
     {
-      ...write,
+      ...writeAccess,
       schema: {
         tags,
         summary: 'Request a stage transition (protected stages then need another person’s approval)',
@@ -202,7 +162,7 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
       }>,
     ) => {
       const { version, to, reason: why, checklist } = request.body;
-      return execute({
+      return executeCommand(app, {
         kind: 'request',
         model: request.params.name,
         version,
@@ -244,10 +204,10 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
   type DecisionBody = { request_id?: string; version?: string; reason?: string; confirm?: true | string[] };
   app.post(
     '/v1/models/:name/approve',
-    { ...write, schema: decisionSchema('approve') },
+    { ...writeAccess, schema: decisionSchema('approve') },
     async (request: FastifyRequest<{ Params: { name: string }; Body: DecisionBody }>) => {
       const b = request.body;
-      return execute({
+      return executeCommand(app, {
         kind: 'approve',
         model: request.params.name,
         actor: request.actor,
@@ -260,10 +220,10 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
   );
   app.post(
     '/v1/models/:name/reject',
-    { ...write, schema: decisionSchema('reject') },
+    { ...writeAccess, schema: decisionSchema('reject') },
     async (request: FastifyRequest<{ Params: { name: string }; Body: DecisionBody }>) => {
       const b = request.body;
-      return execute({
+      return executeCommand(app, {
         kind: 'reject',
         model: request.params.name,
         actor: request.actor,
@@ -274,97 +234,10 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
     },
   );
 
-  app.put(
-    '/v1/models/:name/traffic',
-    {
-      ...write,
-      schema: {
-        tags,
-        summary: 'Set canary, A/B split and shadow versions (omitted fields keep their value, null removes)',
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            canary: {
-              anyOf: [
-                { type: 'null' },
-                {
-                  type: 'object',
-                  required: ['version', 'percent'],
-                  additionalProperties: false,
-                  properties: { version: semver, percent: { type: 'number', exclusiveMinimum: 0, maximum: 100 } },
-                },
-              ],
-            },
-            ab: {
-              anyOf: [
-                { type: 'null' },
-                {
-                  type: 'object',
-                  required: ['version', 'percent'],
-                  additionalProperties: false,
-                  properties: {
-                    version: semver,
-                    percent: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 100 },
-                    salt: { type: 'string', minLength: 1, maxLength: 128 },
-                  },
-                },
-              ],
-            },
-            shadow: { type: 'array', maxItems: 8, items: semver },
-            reason,
-          },
-        },
-      },
-    },
-    async (
-      request: FastifyRequest<{
-        Params: { name: string };
-        Body: {
-          canary?: { version: string; percent: number } | null;
-          ab?: { version: string; percent: number; salt?: string } | null;
-          shadow?: string[];
-          reason?: string;
-        };
-      }>,
-    ) => {
-      const b = request.body;
-      return execute({
-        kind: 'traffic',
-        model: request.params.name,
-        actor: request.actor,
-        ...(b.canary !== undefined ? { canary: b.canary } : {}),
-        ...(b.ab !== undefined ? { ab: b.ab } : {}),
-        ...(b.shadow !== undefined ? { shadow: b.shadow } : {}),
-        ...(b.reason ? { reason: b.reason } : {}),
-      });
-    },
-  );
-
-  app.post(
-    '/v1/models/:name/rollback',
-    {
-      ...write,
-      schema: {
-        tags,
-        summary: 'Roll production back (to the previous production version by default); clears canary, A/B and shadows',
-        body: { type: 'object', additionalProperties: false, properties: { to: semver, reason } },
-      },
-    },
-    async (request: FastifyRequest<{ Params: { name: string }; Body: { to?: string; reason?: string } | undefined }>) =>
-      execute({
-        kind: 'rollback',
-        model: request.params.name,
-        actor: request.actor,
-        ...(request.body?.to ? { to: request.body.to } : {}),
-        ...(request.body?.reason ? { reason: request.body.reason } : {}),
-      }),
-  );
-
   app.post(
     '/v1/models/:name/versions/:version/archive',
     {
-      ...write,
+      ...writeAccess,
       schema: {
         tags,
         summary: 'Archive a version that takes no traffic',
@@ -372,7 +245,7 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request: FastifyRequest<{ Params: { name: string; version: string }; Body: { reason?: string } | undefined }>) =>
-      execute({
+      executeCommand(app, {
         kind: 'archive',
         model: request.params.name,
         version: request.params.version,
@@ -380,30 +253,11 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
         ...(request.body?.reason ? { reason: request.body.reason } : {}),
       }),
   );
-
-  app.put(
-    '/v1/models/:name/aliases/:alias',
-    {
-      ...write,
-      schema: {
-        tags,
-        summary: 'Point an alias at a version',
-        body: { type: 'object', required: ['version'], additionalProperties: false, properties: { version: semver } },
-      },
-    },
-    async (request: FastifyRequest<{ Params: { name: string; alias: string }; Body: { version: string } }>) =>
-      execute({
-        kind: 'alias',
-        model: request.params.name,
-        alias: request.params.alias,
-        version: request.body.version,
-        actor: request.actor,
-      }),
-  );
-  app.delete(
-    '/v1/models/:name/aliases/:alias',
-    { ...write, schema: { tags, summary: 'Remove an alias' } },
-    async (request: FastifyRequest<{ Params: { name: string; alias: string } }>) =>
-      execute({ kind: 'alias', model: request.params.name, alias: request.params.alias, version: null, actor: request.actor }),
-  );
 }
+
+export const modelLifecycleRoutes = fp(modelLifecycle, {
+  name: 'rheo-model-lifecycle',
+  fastify: '5.x',
+  decorators: { fastify: ['rheo'], request: ['actor'] },
+  dependencies: MODEL_PLUGIN_DEPENDENCIES,
+});
