@@ -7,8 +7,9 @@
  * `from` and `to` are epoch milliseconds or ISO 8601 date-times (default: the last 24 hours); drift is
  * selected by window start, quality by prediction event time. Figures come from ClickHouse (the
  * archiver's `drift_reports` and `retrain_requests`, the joiner's `prediction_outcomes`) through a narrow
- * store interface, so tests can pass their own. Every route has a JSON schema; bad input answers 400,
- * an unknown model 404 — bodies from the error catalogue.
+ * store interface, so tests can pass their own. Every route has a JSON schema; the fields of response
+ * rows that mirror table or view columns take their types from the tables catalogue. Bad input answers
+ * 400, an unknown model 404 — bodies from the error catalogue.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { ClickHouseClient } from '../kernel/clients.ts';
