@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { defineArgs, parseArgs } from '../kernel/args.ts';
+import { defineArgs, parseArgs, parseOrExplain } from '../kernel/args.ts';
 import { exportOnnx } from '../trainers/export/onnx.ts';
 import { compareOutputs, onnxScorer } from '../trainers/export/verify.ts';
 import { type BackendPreference, selectBackend } from '../trainers/models/backend.ts';
@@ -139,7 +139,16 @@ function child(backend: string, rows: number, width: number): Promise<Figures> {
   return new Promise((resolve, reject) => {
     const proc = spawn(
       node,
-      ['--disable-warning=TimeoutNegativeWarning', script, '--child', backend, String(rows), String(width)],
+      [
+        '--disable-warning=TimeoutNegativeWarning',
+        script,
+        '--backend',
+        backend,
+        '--rows',
+        String(rows),
+        '--features',
+        String(width),
+      ],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
       },
@@ -222,9 +231,26 @@ export async function run(args: string[]): Promise<void> {
 
 const key = (backend: string) => backend.replace(/[^a-z0-9]+/gi, '_');
 
-if (process.argv[2] === '--child') {
-  const [, , , backend, rows, width] = process.argv;
-  const figures = await measure(backend as BackendPreference, Number(rows), Number(width));
+/** Run as a script, this file is the per-backend child the benchmark spawns (TensorFlow.js backends are process-wide). */
+const CHILD_ARGS = defineArgs({
+  program: 'node bench/training.ts',
+  flags: {
+    backend: {
+      type: 'enum',
+      values: ['auto', 'tensorflow', 'wasm', 'cpu'],
+      required: true,
+      description: 'the TensorFlow.js backend',
+    },
+    rows: BENCH_ARGS.flags.rows,
+    features: BENCH_ARGS.flags.features,
+  },
+  notes: ['Prints the figures of one backend as one JSON line; `npm run bench -- training` runs it once per backend.'],
+});
+
+const childArgs = import.meta.main ? parseOrExplain(CHILD_ARGS, process.argv.slice(2), 'bench training') : undefined;
+if (childArgs) {
+  const { backend, rows, features } = childArgs.flags;
+  const figures = await measure(backend satisfies BackendPreference, rows, features);
   process.stdout.write(`${JSON.stringify(figures)}\n`);
   process.exit(0);
 }

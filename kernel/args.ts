@@ -337,7 +337,7 @@ function convert(
     case 'string':
       return raw;
     case 'enum':
-      if (!flag.values.includes(raw)) throw refuse(`${name} takes ${flag.values.join(' or ')}, not "${raw}"`);
+      if (!flag.values.includes(raw)) throw refuse(`${name} takes ${choices(flag.values)}, not "${raw}"`);
       return raw;
     case 'number': {
       if (!isNumber(raw)) throw refuse(`${name} takes a number, not "${raw}"`);
@@ -348,6 +348,10 @@ function convert(
       return n;
     }
   }
+}
+
+function choices(values: readonly string[]): string {
+  return values.length === 2 ? values.join(' or ') : `one of ${values.join(', ')}`;
 }
 
 function range(flag: NumberFlag): string {

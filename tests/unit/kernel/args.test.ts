@@ -125,6 +125,13 @@ describe('the argument parser', () => {
     );
     expect(refusal(() => parseArgs(entry, ['--from'])).message).toBe('--from needs a value: never implied');
     expect(refusal(() => parseArgs(entry, ['--to', 'x'])).message).toBe('unknown flag --to');
+    const three = defineArgs({
+      program: 'p',
+      flags: { backend: { type: 'enum', values: ['wasm', 'cpu', 'tensorflow'], description: 'b' } },
+    });
+    expect(refusal(() => parseArgs(three, ['--backend', 'gpu'])).message).toBe(
+      '--backend takes one of wasm, cpu, tensorflow, not "gpu"',
+    );
   });
 
   it('treats everything after -- as positionals', () => {
