@@ -205,8 +205,8 @@ export function usageOf(decl: ProgramDecl | ActionsDecl): string {
 
 /** Where an entry point writes the help and the refusals: the process's own streams. */
 const processStreams = {
-  out: (text: string) => process.stdout.write(`${text}\n`),
-  err: (text: string) => process.stderr.write(`${text}\n`),
+  out: (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
+  err: (text: string) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
 };
 
 /**
