@@ -9,6 +9,12 @@
  *   → production scored on the same test rows → quality gate → drift baseline, model card
  *   → REGISTERED (+ stage, canary or promotion events with the evidence) → COMPLETED
  *
+ * `runTraining` reads as those phases, one function each: `startRun`, `loadTrainingSet`,
+ * `splitByTime`, `searchTrials`, `evaluateOnTest`, `exportAndVerify`, `judgeAgainstProduction`,
+ * `buildBaseline`, `registerVersion`, `applyGate`, `completeRun`. Every phase after STARTED begins by
+ * honouring the run's AbortSignal (an aborted run fails as SHUTTING_DOWN; the search also stops
+ * mid-trial), so the trainer can run a training as an abortable long task.
+ *
  * Any failure publishes FAILED (with the error code and whether a retry may help) and is rethrown.
  *
  * A run's id comes from its request (`run-<request id>`), and the version records it
@@ -159,320 +165,565 @@ export function seedOf(runId: string): number {
   return Number.parseInt(createHash('sha256').update(runId).digest('hex').slice(0, 8), 16);
 }
 
+/**
+ * One training run, as the sequence of its phases (each below, in order). A phase takes what the
+ * earlier ones produced and returns what the later ones need; every phase after STARTED begins by
+ * honouring the run's AbortSignal, and the search stops mid-trial on it.
+ */
 export async function runTraining(
   deps: RunDeps,
   baseSpec: TrainingSpec,
   request: RunRequest,
   options: RunOptions = {},
 ): Promise<RunResult> {
-  const started = Date.now();
-  const id: RunIdentity = { runId: request.runId, model: request.model, requestId: request.requestId };
-  const log = deps.logger.child({ run: request.runId, model: request.model });
-  const progress = options.onProgress ?? (() => undefined);
-  const cleanup: Array<() => Promise<void> | void> = [];
+  const run = openRun(deps, request, options);
   try {
-    const overrides = parseOverrides(request.params);
-    const spec = applyOverrides(baseSpec, overrides);
-    const seed = overrides.seed ?? seedOf(request.runId);
-    const backend = await selectBackend(deps.backend);
-    const code = await codeVersion();
-    const searching = spec.trials > 1 ? ` + search over ${spec.search.algorithms.join('/')}` : '';
-    await deps.events.publish(
-      runEvents.started(id, {
-        trainer: deps.trainer,
-        algorithm: `${spec.defaults.algorithm}${searching}`,
-        params: {
-          ...trialParams({ ...spec.defaults, seed }),
-          backend: backend.name,
-          reason: request.reason,
-          ...(overrides.ignored ? { ignored_params: overrides.ignored.join(',') } : {}),
-        },
-        seed,
-        trials: spec.trials,
-        code_version: code,
-      }),
-    );
-    log.info({ backend: backend.name, trials: spec.trials, seed }, 'training run started');
-    if (overrides.ignored) log.warn({ ignored: overrides.ignored }, 'request params the trainer does not know were ignored');
-
+    const plan = await startRun(run, baseSpec);
     const existing = versionOfRun(deps.registry.state.models.get(request.model), request.runId);
-    if (existing) return await resume(deps, id, existing, backend, started, log);
+    if (existing) return await resume(deps, run.id, existing, plan.backend, run.started, run.log);
+    const set = await loadTrainingSet(run, plan);
+    const prepared = splitByTime(run, plan, set);
+    const searched = await searchTrials(run, plan, set, prepared);
+    const evaluation = evaluateOnTest(run, plan, prepared, searched);
+    const exported = await exportAndVerify(run, plan, set, prepared, searched, evaluation);
+    const judgement = await judgeAgainstProduction(run, plan, set, prepared, evaluation);
+    const baseline = buildBaseline(plan, set, prepared, evaluation);
+    const candidate: Candidate = { set, prepared, searched, evaluation, exported, judgement, baseline };
+    const registered = await registerVersion(run, plan, candidate);
+    const decided = await applyGate(run, candidate, registered);
+    return await completeRun(run, plan, candidate, registered, decided);
+  } catch (caught) {
+    throw await failRun(run, caught);
+  } finally {
+    await run.release();
+  }
+}
 
-    // 1. Data: labeled examples, point in time.
-    const features = resolveFeatures(spec, deps.features);
-    const modelRefs = features.map((f) => f.ref);
-    const model = deps.registry.state.models.get(request.model);
-    const productionVersion = model?.traffic.production_version ?? null;
-    const production = productionVersion ? model?.versions.get(productionVersion) : undefined;
-    const productionInputs = production ? productionFeatures(spec, production, deps.features) : null;
-    const columns = [...features, ...(productionInputs?.features ?? []).filter((f) => !modelRefs.includes(f.ref))];
-    const windowEnd = request.windowEnd ?? request.requestedAt;
-    const windowStart = request.windowStart ?? windowEnd - spec.lookbackDays * 86_400_000;
-    progress({ phase: 'data', message: `reading labeled ${spec.labels} of ${request.model} and point-in-time features` });
-    const dataset = await buildDataset(
-      { labels: deps.labels, offline: deps.offline, registry: deps.features },
-      {
-        model: request.model,
-        kind: spec.labels,
-        start: windowStart,
-        end: windowEnd,
-        maxRows: spec.maxRows,
-        entity: spec.entity,
-        ...(spec.entityKeys ? { entityKeys: spec.entityKeys } : {}),
-        features: columns,
+/** What every phase of one run shares: who it is, where it reports, the signal that stops it, and what to release. */
+interface RunContext {
+  deps: RunDeps;
+  request: RunRequest;
+  id: RunIdentity;
+  log: Logger;
+  progress: (update: RunProgressUpdate) => void;
+  signal: AbortSignal | undefined;
+  started: number;
+  /** Registers what a phase allocated (the network, ONNX sessions), released newest first whatever the outcome. */
+  onRelease(step: () => Promise<void> | void): void;
+  release(): Promise<void>;
+}
+
+function openRun(deps: RunDeps, request: RunRequest, options: RunOptions): RunContext {
+  const cleanup: Array<() => Promise<void> | void> = [];
+  return {
+    deps,
+    request,
+    id: { runId: request.runId, model: request.model, requestId: request.requestId },
+    log: deps.logger.child({ run: request.runId, model: request.model }),
+    progress: options.onProgress ?? (() => undefined),
+    signal: options.signal,
+    started: Date.now(),
+    onRelease: (step) => void cleanup.push(step),
+    async release() {
+      for (const step of cleanup.reverse()) await Promise.resolve(step()).catch(() => undefined);
+    },
+  };
+}
+
+/** Stops the run at a phase boundary once its signal is aborted (`failRun` reports it as SHUTTING_DOWN). */
+function checkpoint(run: RunContext): void {
+  run.signal?.throwIfAborted();
+}
+
+/** The spec the request resolves to, and what the run records about how it was made. */
+interface RunPlan {
+  spec: TrainingSpec;
+  seed: number;
+  backend: BackendInfo;
+  code: string;
+}
+
+/** STARTED: resolves the request's overrides, the seed, the backend and the code version, and publishes them. */
+async function startRun(run: RunContext, baseSpec: TrainingSpec): Promise<RunPlan> {
+  const { deps, request, log } = run;
+  const overrides = parseOverrides(request.params);
+  const spec = applyOverrides(baseSpec, overrides);
+  const seed = overrides.seed ?? seedOf(request.runId);
+  const backend = await selectBackend(deps.backend);
+  const code = await codeVersion();
+  const searching = spec.trials > 1 ? ` + search over ${spec.search.algorithms.join('/')}` : '';
+  await deps.events.publish(
+    runEvents.started(run.id, {
+      trainer: deps.trainer,
+      algorithm: `${spec.defaults.algorithm}${searching}`,
+      params: {
+        ...trialParams({ ...spec.defaults, seed }),
+        backend: backend.name,
+        reason: request.reason,
+        ...(overrides.ignored ? { ignored_params: overrides.ignored.join(',') } : {}),
       },
-    );
-    const prepared = prepare(spec, dataset, modelRefs);
-    const hash = datasetHash(dataset, modelRefs);
-    progress({
-      phase: 'data',
-      message: `${dataset.rows} rows (train ${prepared.split.train.length}, validation ${prepared.split.validation.length}, test ${prepared.split.test.length}), dataset ${hash.slice(0, 12)}`,
-    });
-
-    // 2. Train: the trials, each with early stopping, each tracked.
-    const trials = planTrials({ ...spec.defaults, seed }, spec.search, spec.trials, seed);
-    const trialBase = {
-      run_id: request.runId,
-      model_name: request.model,
-      request_id: request.requestId,
-      backend: backend.name,
-      dataset_hash: hash,
-      row_count: dataset.rows,
+      seed,
+      trials: spec.trials,
       code_version: code,
-    };
-    await deps.tracker.ensure();
-    const width = modelRefs.length;
-    const { best, net, outcomes } = await search(
-      trials,
-      (params) => new TabularNet(spec.task, width, params, prepared.normalization, prepared.target),
-      prepared.fit,
-      {
-        onEpoch: async (trial, report) => {
-          const metrics = epochMetrics(report);
-          await deps.events.publish(runEvents.progress(id, { trial, epoch: report.epoch, epochs: report.epochs, metrics }));
-          progress({
-            phase: 'train',
-            message: `trial ${trial + 1}/${trials.length}`,
-            trial,
-            trials: trials.length,
-            epoch: report.epoch,
-            epochs: report.epochs,
-            metrics,
-          });
-        },
-        onTrial: async (outcome) => {
-          await deps.tracker.record([trialRecord(trialBase, outcome, false, {})]);
-          progress({
-            phase: 'train',
-            message: `trial ${outcome.trial + 1}/${trials.length} done: ${outcome.params.algorithm}, val_loss ${outcome.fit.bestValLoss.toFixed(4)} after ${outcome.fit.epochsRun} epochs`,
-            trial: outcome.trial,
-            trials: trials.length,
-          });
-        },
-        ...(options.signal ? { signal: options.signal } : {}),
-      },
-    );
-    cleanup.push(() => net.dispose());
+    }),
+  );
+  log.info({ backend: backend.name, trials: spec.trials, seed }, 'training run started');
+  if (overrides.ignored) log.warn({ ignored: overrides.ignored }, 'request params the trainer does not know were ignored');
+  return { spec, seed, backend, code };
+}
 
-    // 3. Evaluate on the test split, export, and check the export against TensorFlow.js.
-    progress({ phase: 'evaluate', message: 'test split, ONNX export and parity, production on the same rows' });
-    const { x: xTest, y: yTest, rows: testRows } = prepared.test;
-    const testOut = net.predict(xTest, testRows);
-    const metrics = finite(evaluate(spec.task, yTest, testOut));
-    const trainOut = net.predict(prepared.trainRaw, prepared.split.train.length);
-    let version = nextVersion(deps.registry.state.models.get(request.model));
-    const meta = (v: string) => ({
+/** The labeled examples of the window with their point-in-time features, and what production needs of them. */
+interface TrainingSet {
+  /** The candidate's inputs, in model order. */
+  features: ResolvedFeature[];
+  modelRefs: string[];
+  /** The dataset's columns: the candidate's inputs, then production's others (to score production on the same rows). */
+  columns: ResolvedFeature[];
+  productionVersion: string | null;
+  production: VersionState | undefined;
+  productionInputs: ReturnType<typeof productionFeatures> | null;
+  window: { start: number; end: number };
+  dataset: Dataset;
+  hash: string;
+}
+
+/** Data: labeled examples of the window, and the feature values as of each example's time. */
+async function loadTrainingSet(run: RunContext, plan: RunPlan): Promise<TrainingSet> {
+  checkpoint(run);
+  const { deps, request } = run;
+  const { spec } = plan;
+  const features = resolveFeatures(spec, deps.features);
+  const modelRefs = features.map((f) => f.ref);
+  const model = deps.registry.state.models.get(request.model);
+  const productionVersion = model?.traffic.production_version ?? null;
+  const production = productionVersion ? model?.versions.get(productionVersion) : undefined;
+  const productionInputs = production ? productionFeatures(spec, production, deps.features) : null;
+  const columns = [...features, ...(productionInputs?.features ?? []).filter((f) => !modelRefs.includes(f.ref))];
+  const end = request.windowEnd ?? request.requestedAt;
+  const start = request.windowStart ?? end - spec.lookbackDays * 86_400_000;
+  run.progress({ phase: 'data', message: `reading labeled ${spec.labels} of ${request.model} and point-in-time features` });
+  const dataset = await buildDataset(
+    { labels: deps.labels, offline: deps.offline, registry: deps.features },
+    {
+      model: request.model,
+      kind: spec.labels,
+      start,
+      end,
+      maxRows: spec.maxRows,
+      entity: spec.entity,
+      ...(spec.entityKeys ? { entityKeys: spec.entityKeys } : {}),
+      features: columns,
+    },
+  );
+  return {
+    features,
+    modelRefs,
+    columns,
+    productionVersion,
+    production,
+    productionInputs,
+    window: { start, end },
+    dataset,
+    hash: datasetHash(dataset, modelRefs),
+  };
+}
+
+/** Split: checks the data, splits it by time, imputes and normalises with training-split statistics. */
+function splitByTime(run: RunContext, plan: RunPlan, set: TrainingSet): Prepared {
+  checkpoint(run);
+  const prepared = prepare(plan.spec, set.dataset, set.modelRefs);
+  run.progress({
+    phase: 'data',
+    message: `${set.dataset.rows} rows (train ${prepared.split.train.length}, validation ${prepared.split.validation.length}, test ${prepared.split.test.length}), dataset ${set.hash.slice(0, 12)}`,
+  });
+  return prepared;
+}
+
+/** The search's winner (its network, still to dispose of), every trial's outcome, and what each tracked trial records. */
+interface Searched {
+  trials: number;
+  best: TrialOutcome;
+  net: TabularNet;
+  outcomes: TrialOutcome[];
+  trialBase: TrialBase;
+}
+
+/** Train: the planned trials, each with early stopping, each tracked, PROGRESS per epoch; aborting stops mid-trial. */
+async function searchTrials(run: RunContext, plan: RunPlan, set: TrainingSet, prepared: Prepared): Promise<Searched> {
+  checkpoint(run);
+  const { deps, request, id, progress } = run;
+  const { spec, seed } = plan;
+  const trials = planTrials({ ...spec.defaults, seed }, spec.search, spec.trials, seed);
+  const trialBase: TrialBase = {
+    run_id: request.runId,
+    model_name: request.model,
+    request_id: request.requestId,
+    backend: plan.backend.name,
+    dataset_hash: set.hash,
+    row_count: set.dataset.rows,
+    code_version: plan.code,
+  };
+  await deps.tracker.ensure();
+  const width = set.modelRefs.length;
+  const { best, net, outcomes } = await search(
+    trials,
+    (params) => new TabularNet(spec.task, width, params, prepared.normalization, prepared.target),
+    prepared.fit,
+    {
+      onEpoch: async (trial, report) => {
+        const metrics = epochMetrics(report);
+        await deps.events.publish(runEvents.progress(id, { trial, epoch: report.epoch, epochs: report.epochs, metrics }));
+        progress({
+          phase: 'train',
+          message: `trial ${trial + 1}/${trials.length}`,
+          trial,
+          trials: trials.length,
+          epoch: report.epoch,
+          epochs: report.epochs,
+          metrics,
+        });
+      },
+      onTrial: async (outcome) => {
+        await deps.tracker.record([trialRecord(trialBase, outcome, false, {})]);
+        progress({
+          phase: 'train',
+          message: `trial ${outcome.trial + 1}/${trials.length} done: ${outcome.params.algorithm}, val_loss ${outcome.fit.bestValLoss.toFixed(4)} after ${outcome.fit.epochsRun} epochs`,
+          trial: outcome.trial,
+          trials: trials.length,
+        });
+      },
+      ...(run.signal ? { signal: run.signal } : {}),
+    },
+  );
+  run.onRelease(() => net.dispose());
+  return { trials: trials.length, best, net, outcomes, trialBase };
+}
+
+/** The winner's outputs on the test split (and its metrics) and on the training split (for the output's drift baseline). */
+interface Evaluation {
+  testOut: Float32Array;
+  metrics: Record<string, number>;
+  trainOut: Float32Array;
+}
+
+/** Evaluate: the winner on the held-out (latest) test split. */
+function evaluateOnTest(run: RunContext, plan: RunPlan, prepared: Prepared, searched: Searched): Evaluation {
+  checkpoint(run);
+  run.progress({ phase: 'evaluate', message: 'test split, ONNX export and parity, production on the same rows' });
+  const { x, y, rows } = prepared.test;
+  const testOut = searched.net.predict(x, rows);
+  return {
+    testOut,
+    metrics: finite(evaluate(plan.spec.task, y, testOut)),
+    trainOut: searched.net.predict(prepared.trainRaw, prepared.split.train.length),
+  };
+}
+
+/** The ONNX artifact for the next version number, its agreement with TensorFlow.js, and how to export it again under another number. */
+interface Exported {
+  version: string;
+  bytes: Uint8Array;
+  parity: Parity;
+  exportAs(version: string): Uint8Array;
+}
+
+/** Export: ONNX for the next version, scored by ONNX Runtime on the test rows, which must match TensorFlow.js within 1e-5. */
+async function exportAndVerify(
+  run: RunContext,
+  plan: RunPlan,
+  set: TrainingSet,
+  prepared: Prepared,
+  searched: Searched,
+  evaluation: Evaluation,
+): Promise<Exported> {
+  checkpoint(run);
+  const { deps, request } = run;
+  const exportAs = (version: string) =>
+    exportOnnx(searched.net, {
+      model: request.model,
+      version,
+      features: set.features.map((f) => f.name),
+      outputName: plan.spec.outputName,
+      metadata: { rheo_run_id: request.runId, rheo_dataset_sha256: set.hash, rheo_backend: plan.backend.name },
+    });
+  const version = nextVersion(deps.registry.state.models.get(request.model));
+  const bytes = exportAs(version);
+  const scorer = await onnxScorer(bytes);
+  run.onRelease(() => scorer.close());
+  const { x, rows } = prepared.test;
+  const parity = compareOutputs(evaluation.testOut, await scorer.score(x, rows, set.modelRefs.length), 1e-5);
+  return { version, bytes, parity, exportAs };
+}
+
+/** Production's score on the same test rows (or why there is none), and the gate's decision for the candidate. */
+interface Judgement {
+  productionScore: ProductionScore | null;
+  gate: GateDecision;
+}
+
+/** Gate: production scored on the very same rows, then the quality gate decides what becomes of the candidate. */
+async function judgeAgainstProduction(
+  run: RunContext,
+  plan: RunPlan,
+  set: TrainingSet,
+  prepared: Prepared,
+  evaluation: Evaluation,
+): Promise<Judgement> {
+  checkpoint(run);
+  const productionScore = set.production
+    ? await scoreProduction(run.deps, set.production, set.productionInputs, set.dataset, prepared, plan.spec)
+    : null;
+  const gate = decideGate(plan.spec.gate, evaluation.metrics, productionScore, prepared.test.rows);
+  run.log.info({ metrics: evaluation.metrics, production: productionScore, gate: gate.reason }, 'candidate evaluated');
+  return { productionScore, gate };
+}
+
+/** Baseline: per-feature bins and the output's, from the training split, for the drift processor. */
+function buildBaseline(plan: RunPlan, set: TrainingSet, prepared: Prepared, evaluation: Evaluation) {
+  const trainRows = prepared.split.train;
+  return computeBaseline(
+    set.features.map((f) => ({
+      name: f.name,
+      type: f.type,
+      values: pick(set.dataset.columns[set.columns.indexOf(f)] as Float64Array, trainRows),
+    })),
+    { name: plan.spec.outputName, values: evaluation.trainOut },
+  );
+}
+
+/** Everything the run learned about its candidate before registering it. */
+interface Candidate {
+  set: TrainingSet;
+  prepared: Prepared;
+  searched: Searched;
+  evaluation: Evaluation;
+  exported: Exported;
+  judgement: Judgement;
+  baseline: ReturnType<typeof computeBaseline>;
+}
+
+/** The version as registered, with the metrics and parameters it was registered with. */
+interface Registered {
+  version: string;
+  metrics: Record<string, number>;
+  bestParams: Record<string, ParamValue>;
+}
+
+/**
+ * Register: artifact, schema, metrics, params, lineage, baseline and model card as one REGISTERED
+ * event. Losing the race for the version number to this very request (a duplicate delivery) adopts
+ * that version; losing it to another run exports again under the next number (three attempts).
+ */
+async function registerVersion(run: RunContext, plan: RunPlan, candidate: Candidate): Promise<Registered> {
+  checkpoint(run);
+  const { deps, request } = run;
+  const { spec, seed, backend, code } = plan;
+  const { set, prepared, searched, evaluation, exported, judgement, baseline } = candidate;
+  const { features, dataset, hash, window } = set;
+  const { best } = searched;
+  const { gate, productionScore } = judgement;
+  const { metrics } = evaluation;
+  const testRows = prepared.test.rows;
+  let version = exported.version;
+  let bytes = exported.bytes;
+  run.progress({
+    phase: 'register',
+    message: `registering ${request.model}@${version}: ${gate.passed ? 'gate passed' : 'gate failed'} → ${gate.action}`,
+  });
+  const bestParams: Record<string, ParamValue> = trialParams(best.params);
+  const allMetrics: Record<string, number> = {
+    ...metrics,
+    val_loss: best.fit.bestValLoss,
+    train_rows: prepared.split.train.length,
+    validation_rows: prepared.split.validation.length,
+    test_rows: testRows,
+    onnx_max_abs_diff: exported.parity.maxAbsDiff,
+    training_seconds: searched.outcomes.reduce((s, o) => s + o.fit.seconds, 0),
+  };
+  const parentVersion = request.baseVersion ?? set.productionVersion;
+  const register = async (v: string, artifact: Uint8Array) =>
+    deps.registry.register(deps.artifacts, artifact, {
       model: request.model,
       version: v,
-      features: features.map((f) => f.name),
-      outputName: spec.outputName,
-      metadata: { rheo_run_id: request.runId, rheo_dataset_sha256: hash, rheo_backend: backend.name },
-    });
-    let bytes = exportOnnx(net, meta(version));
-    const scorer = await onnxScorer(bytes);
-    cleanup.push(() => scorer.close());
-    const parity: Parity = compareOutputs(testOut, await scorer.score(xTest, testRows, width), 1e-5);
-    const productionScore = production
-      ? await scoreProduction(deps, production, productionInputs, dataset, prepared, spec)
-      : null;
-    const gate = decideGate(spec.gate, metrics, productionScore, testRows);
-    log.info({ metrics, production: productionScore, gate: gate.reason }, 'candidate evaluated');
-
-    // 4. Register: artifact, baseline, card, lineage; then carry out the decision.
-    progress({
-      phase: 'register',
-      message: `registering ${request.model}@${version}: ${gate.passed ? 'gate passed' : 'gate failed'} → ${gate.action}`,
-    });
-    const trainRows = prepared.split.train;
-    const baseline = computeBaseline(
-      features.map((f) => ({
-        name: f.name,
-        type: f.type,
-        values: pick(dataset.columns[columns.indexOf(f)] as Float64Array, trainRows),
-      })),
-      { name: spec.outputName, values: trainOut },
-    );
-    const bestParams: Record<string, ParamValue> = trialParams(best.params);
-    const allMetrics: Record<string, number> = {
-      ...metrics,
-      val_loss: best.fit.bestValLoss,
-      train_rows: prepared.split.train.length,
-      validation_rows: prepared.split.validation.length,
-      test_rows: testRows,
-      onnx_max_abs_diff: parity.maxAbsDiff,
-      training_seconds: outcomes.reduce((s, o) => s + o.fit.seconds, 0),
-    };
-    const parentVersion = request.baseVersion ?? productionVersion;
-    const register = async (v: string, artifact: Uint8Array) =>
-      deps.registry.register(deps.artifacts, artifact, {
-        model: request.model,
+      actor: TRAINER_ACTOR,
+      inputs: features.map((f) => ({ name: f.name, type: f.type, feature_group: f.group })),
+      outputs: [{ name: spec.outputName, type: 'DOUBLE' }],
+      metrics: finite(allMetrics),
+      params: {
+        ...bestParams,
+        epochs_run: best.fit.epochsRun,
+        best_epoch: best.fit.bestEpoch,
+        trials: searched.trials,
+        backend: backend.name,
+        request_id: request.requestId,
+        gate_action: gate.action,
+        gate_passed: gate.passed,
+        canary_percent: gate.canaryPercent,
+        ...(spec.decision
+          ? {
+              decision_threshold: spec.decision.threshold,
+              positive_label: spec.decision.positiveLabel,
+              negative_label: spec.decision.negativeLabel,
+            }
+          : {}),
+      },
+      lineage: {
+        run_id: request.runId,
+        training_set_query: dataset.query,
+        training_set_hash: hash,
+        row_count: dataset.rows,
+        data_start: dataset.rows > 0 ? (dataset.times[0] as number) : null,
+        data_end: dataset.rows > 0 ? (dataset.times[dataset.rows - 1] as number) : null,
+        parent_version: parentVersion,
+        code_version: code,
+        seed,
+      },
+      baseline,
+      modelCard: modelCard({
+        spec,
         version: v,
-        actor: TRAINER_ACTOR,
-        inputs: features.map((f) => ({ name: f.name, type: f.type, feature_group: f.group })),
-        outputs: [{ name: spec.outputName, type: 'DOUBLE' }],
-        metrics: finite(allMetrics),
-        params: {
-          ...bestParams,
-          epochs_run: best.fit.epochsRun,
-          best_epoch: best.fit.bestEpoch,
-          trials: trials.length,
-          backend: backend.name,
-          request_id: request.requestId,
-          gate_action: gate.action,
-          gate_passed: gate.passed,
-          canary_percent: gate.canaryPercent,
-          ...(spec.decision
-            ? {
-                decision_threshold: spec.decision.threshold,
-                positive_label: spec.decision.positiveLabel,
-                negative_label: spec.decision.negativeLabel,
-              }
-            : {}),
+        features,
+        missingRates: prepared.missing,
+        window,
+        rows: {
+          total: dataset.rows,
+          train: prepared.split.train.length,
+          validation: prepared.split.validation.length,
+          test: testRows,
         },
+        splitTimes: { validationFrom: prepared.split.validationFrom, testFrom: prepared.split.testFrom },
+        ...(spec.task === 'binary' ? { positiveRate: positiveRate(dataset.labels) } : {}),
+        datasetHash: hash,
+        params: best.params,
+        trials: searched.trials,
+        epochs: { run: best.fit.epochsRun, best: best.fit.bestEpoch, stoppedEarly: best.fit.stoppedEarly },
+        backend: backend.name,
+        metrics,
+        production: productionScore,
+        gate,
+        parity: exported.parity,
         lineage: {
-          run_id: request.runId,
-          training_set_query: dataset.query,
-          training_set_hash: hash,
-          row_count: dataset.rows,
-          data_start: dataset.rows > 0 ? (dataset.times[0] as number) : null,
-          data_end: dataset.rows > 0 ? (dataset.times[dataset.rows - 1] as number) : null,
-          parent_version: parentVersion,
-          code_version: code,
+          runId: request.runId,
+          requestId: request.requestId,
+          reason: request.reason,
+          parentVersion,
+          codeVersion: code,
           seed,
         },
-        baseline,
-        modelCard: modelCard({
-          spec,
-          version: v,
-          features,
-          missingRates: prepared.missing,
-          window: { start: windowStart, end: windowEnd },
-          rows: {
-            total: dataset.rows,
-            train: prepared.split.train.length,
-            validation: prepared.split.validation.length,
-            test: testRows,
-          },
-          splitTimes: { validationFrom: prepared.split.validationFrom, testFrom: prepared.split.testFrom },
-          ...(spec.task === 'binary' ? { positiveRate: positiveRate(dataset.labels) } : {}),
-          datasetHash: hash,
-          params: best.params,
-          trials: trials.length,
-          epochs: { run: best.fit.epochsRun, best: best.fit.bestEpoch, stoppedEarly: best.fit.stoppedEarly },
-          backend: backend.name,
-          metrics,
-          production: productionScore,
-          gate,
-          parity,
-          lineage: {
-            runId: request.runId,
-            requestId: request.requestId,
-            reason: request.reason,
-            parentVersion,
-            codeVersion: code,
-            seed,
-          },
-        }),
-        reason: `${request.reason}. ${gate.reason}`,
-      });
-    let registered = false;
-    for (let attempt = 1; !registered; attempt++) {
-      try {
-        await register(version, bytes);
+      }),
+      reason: `${request.reason}. ${gate.reason}`,
+    });
+  let registered = false;
+  for (let attempt = 1; !registered; attempt++) {
+    try {
+      await register(version, bytes);
+      registered = true;
+    } catch (error) {
+      // Lost a race for the version number: to ourselves (a duplicate delivery of this request) or to another run.
+      if (!(error instanceof RheoError) || error.code !== 'ILLEGAL_TRANSITION' || attempt >= 3) throw error;
+      const mine = versionOfRun(deps.registry.state.models.get(request.model), request.runId);
+      if (mine) {
+        version = mine.version;
         registered = true;
-      } catch (error) {
-        // Lost a race for the version number: to ourselves (a duplicate delivery of this request) or to another run.
-        if (!(error instanceof RheoError) || error.code !== 'ILLEGAL_TRANSITION' || attempt >= 3) throw error;
-        const mine = versionOfRun(deps.registry.state.models.get(request.model), request.runId);
-        if (mine) {
-          version = mine.version;
-          registered = true;
-        } else {
-          version = nextVersion(deps.registry.state.models.get(request.model));
-          bytes = exportOnnx(net, meta(version));
-        }
+      } else {
+        version = nextVersion(deps.registry.state.models.get(request.model));
+        bytes = exported.exportAs(version);
       }
     }
-    const produced = ['REGISTERED', ...(await applyDecision(deps.registry, request.model, version, gate))];
-    const winner = outcomes.find((o) => o.trial === best.trial) as TrialOutcome;
-    await deps.tracker.record([trialRecord(trialBase, winner, true, metrics)]);
-    const stage = deps.registry.state.models.get(request.model)?.versions.get(version)?.stage ?? gate.targetStage;
-    const durationMs = Date.now() - started;
-    await deps.events.publish(
-      runEvents.completed(id, {
-        model_version: version,
-        metrics: finite(allMetrics),
-        best_params: bestParams,
-        dataset_hash: hash,
-        row_count: dataset.rows,
-        gate_passed: gate.passed,
-        gate_reason: gate.reason,
-        target_stage: gate.targetStage,
-        duration_ms: durationMs,
-      }),
-    );
-    progress({
-      phase: 'done',
-      message: `${request.model}@${version} registered (${stage}) in ${(durationMs / 1000).toFixed(1)} s`,
-    });
-    log.info({ version, stage, gate: gate.action, durationMs }, 'training run completed');
-    return {
-      runId: request.runId,
-      model: request.model,
-      status: 'completed',
-      version,
-      stage,
-      metrics: allMetrics,
-      productionMetrics: productionScore?.metrics ?? null,
-      gate,
-      backend,
-      rows: dataset.rows,
-      split: {
-        train: prepared.split.train.length,
-        validation: prepared.split.validation.length,
-        test: testRows,
-        testFrom: prepared.split.testFrom,
-      },
-      datasetHash: hash,
-      bestParams,
-      events: produced,
-      durationMs,
-    };
-  } catch (caught) {
-    const error =
-      options.signal?.aborted && !(caught instanceof RheoError)
-        ? new RheoError('SHUTTING_DOWN', `run interrupted: ${errorMessage(options.signal.reason ?? caught)}`, { cause: caught })
-        : caught;
-    const code = error instanceof RheoError ? error.code : null;
-    const retriable = error instanceof RheoError ? error.retriable : false;
-    log.warn({ err: errorMessage(error), code, retriable }, 'training run failed');
-    await deps.events.publish(
-      runEvents.failed(id, { error: errorMessage(error), code, retriable, duration_ms: Date.now() - started }),
-    );
-    throw error;
-  } finally {
-    for (const step of cleanup.reverse()) await Promise.resolve(step()).catch(() => undefined);
   }
+  return { version, metrics: allMetrics, bestParams };
+}
+
+/** The registry events the decision produced (REGISTERED first) and the stage the version ended in. */
+interface Decided {
+  events: string[];
+  stage: string;
+}
+
+/**
+ * Decide: carries out the gate's action (stage, canary or promotion, with the evidence) and records
+ * the winning trial as selected. A redelivered request that registered already finishes here (resume).
+ */
+async function applyGate(run: RunContext, candidate: Candidate, registered: Registered): Promise<Decided> {
+  checkpoint(run);
+  const { deps, request } = run;
+  const { gate } = candidate.judgement;
+  const { best, outcomes, trialBase } = candidate.searched;
+  const events = ['REGISTERED', ...(await applyDecision(deps.registry, request.model, registered.version, gate))];
+  const winner = outcomes.find((o) => o.trial === best.trial) as TrialOutcome;
+  await deps.tracker.record([trialRecord(trialBase, winner, true, candidate.evaluation.metrics)]);
+  const stage = deps.registry.state.models.get(request.model)?.versions.get(registered.version)?.stage ?? gate.targetStage;
+  return { events, stage };
+}
+
+/** COMPLETED: published with the version and its evidence, and the run's result. */
+async function completeRun(
+  run: RunContext,
+  plan: RunPlan,
+  candidate: Candidate,
+  registered: Registered,
+  decided: Decided,
+): Promise<RunResult> {
+  const { deps, request } = run;
+  const { set, prepared, judgement } = candidate;
+  const { gate } = judgement;
+  const { version, metrics, bestParams } = registered;
+  const durationMs = Date.now() - run.started;
+  await deps.events.publish(
+    runEvents.completed(run.id, {
+      model_version: version,
+      metrics: finite(metrics),
+      best_params: bestParams,
+      dataset_hash: set.hash,
+      row_count: set.dataset.rows,
+      gate_passed: gate.passed,
+      gate_reason: gate.reason,
+      target_stage: gate.targetStage,
+      duration_ms: durationMs,
+    }),
+  );
+  run.progress({
+    phase: 'done',
+    message: `${request.model}@${version} registered (${decided.stage}) in ${(durationMs / 1000).toFixed(1)} s`,
+  });
+  run.log.info({ version, stage: decided.stage, gate: gate.action, durationMs }, 'training run completed');
+  return {
+    runId: request.runId,
+    model: request.model,
+    status: 'completed',
+    version,
+    stage: decided.stage,
+    metrics,
+    productionMetrics: judgement.productionScore?.metrics ?? null,
+    gate,
+    backend: plan.backend,
+    rows: set.dataset.rows,
+    split: {
+      train: prepared.split.train.length,
+      validation: prepared.split.validation.length,
+      test: prepared.test.rows,
+      testFrom: prepared.split.testFrom,
+    },
+    datasetHash: set.hash,
+    bestParams,
+    events: decided.events,
+    durationMs,
+  };
+}
+
+/** FAILED: published with the error's code and whether a retry may help; an abort is reported as SHUTTING_DOWN. Returns what to throw. */
+async function failRun(run: RunContext, caught: unknown): Promise<unknown> {
+  const error =
+    run.signal?.aborted && !(caught instanceof RheoError)
+      ? new RheoError('SHUTTING_DOWN', `run interrupted: ${errorMessage(run.signal.reason ?? caught)}`, { cause: caught })
+      : caught;
+  const code = error instanceof RheoError ? error.code : null;
+  const retriable = error instanceof RheoError ? error.retriable : false;
+  run.log.warn({ err: errorMessage(error), code, retriable }, 'training run failed');
+  await run.deps.events.publish(
+    runEvents.failed(run.id, { error: errorMessage(error), code, retriable, duration_ms: Date.now() - run.started }),
+  );
+  return error;
 }
 
 /** The request's version exists already: finish its decision (idempotent) and report it. */
@@ -658,8 +909,14 @@ export function trialParams(p: TrialParams): Record<string, ParamValue> {
   };
 }
 
+/** What every trial record of one run shares. */
+type TrialBase = Pick<
+  TrialRecord,
+  'run_id' | 'model_name' | 'request_id' | 'backend' | 'dataset_hash' | 'row_count' | 'code_version'
+>;
+
 function trialRecord(
-  base: Pick<TrialRecord, 'run_id' | 'model_name' | 'request_id' | 'backend' | 'dataset_hash' | 'row_count' | 'code_version'>,
+  base: TrialBase,
   outcome: TrialOutcome,
   selected: boolean,
   testMetrics: Record<string, number>,

@@ -142,6 +142,26 @@ describe('a training run, broker-free', () => {
     expect(deps.registry.log).toEqual([]);
   }, 60_000);
 
+  it('stops at the next phase once aborted, failing as SHUTTING_DOWN and registering nothing', async () => {
+    const deps = await memoryDeps(history);
+    const controller = new AbortController();
+    const phases: string[] = [];
+    const error = await runTraining(deps, spec, request(), {
+      signal: controller.signal,
+      // Aborted as evaluation starts, after the search finished: only a check between phases can stop it.
+      onProgress: (update) => {
+        phases.push(update.phase);
+        if (update.phase === 'evaluate') controller.abort(new Error('trainer stopping'));
+      },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RheoError);
+    expect((error as RheoError).code).toBe('SHUTTING_DOWN');
+    expect(phases.at(-1)).toBe('evaluate');
+    expect(deps.events.events.at(-1)?.failed).toMatchObject({ code: 'SHUTTING_DOWN' });
+    expect(deps.registry.log).toEqual([]);
+    expect(deps.tracker.rows.every((r) => !r.selected)).toBe(true);
+  }, 60_000);
+
   it('refuses bad request parameters before training, with a FAILED event', async () => {
     const deps = await memoryDeps(history);
     await expect(runTraining(deps, spec, request({ learning_rate: 'fast' }))).rejects.toThrow(/learning_rate must be a number/);
