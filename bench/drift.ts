@@ -342,7 +342,7 @@ export async function run(args: string[]): Promise<void> {
   const options = parseArgs(BENCH_ARGS, args).flags;
   process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
   const config = loadConfig();
-  const logger = createLogger('bench-drift', { level: process.env.RHEO_LOG_LEVEL ?? 'error' });
+  const logger = createLogger('bench-drift', { defaultLevel: 'error' });
   const kafka = createKafka(config.kafka, logger, 'bench-drift');
   const admin = createAdmin(kafka);
   await admin.connect();

@@ -130,7 +130,7 @@ export async function run(args: string[]): Promise<void> {
   process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
   const { events, cards, seconds, reads } = options;
   const config = loadConfig();
-  const logger = createLogger('bench-features', { level: process.env.RHEO_LOG_LEVEL ?? 'warn' });
+  const logger = createLogger('bench-features', { defaultLevel: 'warn' });
   const rss = rssSampler();
   const log = (text: string) => process.stderr.write(`${text}\n`);
 

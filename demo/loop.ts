@@ -37,7 +37,7 @@ export async function runDemo(io: CliIO, options: { transactions?: number } = {}
   const step = (n: number, text: string) => io.out(`\n[${n}] ${text}`);
   const config = loadConfig();
   // The demo narrates on stdout; only errors from the components reach stderr unless RHEO_LOG_LEVEL says otherwise.
-  const logger = createLogger('demo', { level: process.env.RHEO_LOG_LEVEL ?? 'error' });
+  const logger = createLogger('demo', { defaultLevel: 'error' });
   const count = options.transactions ?? 2000;
   const runId = randomUUID().slice(0, 8);
 

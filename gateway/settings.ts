@@ -1,12 +1,25 @@
 /**
- * Settings of the registry, serving and scoring components, from `RHEO_*` environment variables with
- * typed validation and defaults for the local stack — the same pattern as `kernel/config.ts`, which
- * owns the cluster connections; this module adds only what serving needs. Secrets (API keys, S3
- * credentials) never appear in `describeServingSettings`.
+ * Settings of the registry, serving and scoring components, declared as a settings schema
+ * (`kernel/settings.ts`) with defaults for the local stack; `kernel/config.ts` owns the cluster
+ * connections and this module adds only what serving needs. Secrets (API keys, S3 credentials)
+ * never appear in `describeServingSettings`.
  */
 import { isAbsolute, join } from 'node:path';
-import { z } from 'zod';
-import { ConfigError, type RheoConfig } from '../kernel/config.ts';
+import type { RheoConfig } from '../kernel/config.ts';
+import {
+  bool,
+  configInvalid,
+  duration,
+  type Environment,
+  int,
+  list,
+  load,
+  optional,
+  processEnvironment,
+  text,
+  url,
+  variable,
+} from '../kernel/settings.ts';
 import { FileArtifactStore } from '../serving/artifacts/fs.ts';
 import { parseS3Location, S3ArtifactStore } from '../serving/artifacts/s3.ts';
 import { ArtifactResolver, type ArtifactStore } from '../serving/artifacts/store.ts';
@@ -65,56 +78,67 @@ export const LOCAL_API_KEYS: readonly ApiKey[] = [
   { principal: 'local-predict', key: 'rheo-local-predict-key', scopes: ['predict'] },
 ];
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const KIB = 1024;
+const MIB = 1024 * KIB;
 
-const ServingEnv = z.object({
-  RHEO_ARTIFACT_STORE: z.string().optional(),
-  RHEO_S3_ENDPOINT: z.url().default('https://s3.amazonaws.com'),
-  RHEO_S3_REGION: z.string().min(1).default('us-east-1'),
-  RHEO_S3_ACCESS_KEY_ID: z.string().optional(),
-  RHEO_S3_SECRET_ACCESS_KEY: z.string().optional(),
-  RHEO_S3_SESSION_TOKEN: z.string().optional(),
-  RHEO_S3_VIRTUAL_HOSTED: bool.default(false),
-  RHEO_GATEWAY_HOST: z.string().min(1).default('127.0.0.1'),
-  RHEO_GATEWAY_PORT: int(0, 65535).default(8080),
-  RHEO_GATEWAY_API_KEYS: z.string().optional(),
-  RHEO_GATEWAY_RATE_LIMIT_PER_SECOND: int(1, 10_000_000).default(20_000),
-  RHEO_GATEWAY_RATE_LIMIT_BURST: int(1, 10_000_000).optional(),
-  RHEO_GATEWAY_BODY_LIMIT_BYTES: int(1024, 64 * 1024 * 1024).default(256 * 1024),
-  RHEO_GATEWAY_BATCH_BODY_LIMIT_BYTES: int(1024, 256 * 1024 * 1024).default(16 * 1024 * 1024),
-  RHEO_GATEWAY_REQUEST_TIMEOUT_MS: int(10, 600_000).default(2_000),
-  RHEO_GATEWAY_MAX_INSTANCES: int(1, 100_000).default(256),
-  RHEO_GATEWAY_MAX_BATCH_INSTANCES: int(1, 1_000_000).default(20_000),
-  RHEO_GATEWAY_PREDICTION_BROKERS: z.string().optional(),
-  RHEO_GATEWAY_PREDICTION_BUFFER: int(100, 10_000_000).default(100_000),
-  RHEO_MODEL_CACHE_SIZE: int(1, 1000).default(16),
-  RHEO_MODEL_BATCH_ROWS: int(1, 100_000).default(512),
-  RHEO_MODEL_LINGER_MS: int(0, 1000).default(0),
-  RHEO_MODEL_RETRY_MS: int(100, 3_600_000).default(30_000),
-  RHEO_SERVE_MODELS: z.string().optional(),
-  RHEO_SCORER_BATCH_SIZE: int(1, 100_000).default(1024),
-  RHEO_SCORER_LINGER_MS: int(0, 10_000).default(5),
-  RHEO_SCORER_CHUNK_RECORDS: int(1, 100_000).default(2000),
-});
+export const SERVING_SETTINGS = {
+  RHEO_ARTIFACT_STORE: optional(text(), {
+    description: 'a shared path, or `s3://bucket/prefix`',
+    documentedDefault: '<RHEO_STACK_DIR>/artifacts',
+  }),
+  RHEO_S3_ENDPOINT: variable(url, { default: 'https://s3.amazonaws.com', description: 'S3 endpoint of an s3:// store' }),
+  RHEO_S3_REGION: variable(text(), { default: 'us-east-1', description: 'S3 region' }),
+  RHEO_S3_ACCESS_KEY_ID: optional(text(), { description: 'S3 access key id; required for an s3:// store' }),
+  RHEO_S3_SECRET_ACCESS_KEY: optional(text(), { description: 'S3 secret key; required for an s3:// store (never logged)' }),
+  RHEO_S3_SESSION_TOKEN: optional(text(), { description: 'S3 session token (never logged)' }),
+  RHEO_S3_VIRTUAL_HOSTED: variable(bool, { default: false, description: 'virtual-hosted-style S3 URLs instead of path style' }),
+  RHEO_GATEWAY_HOST: variable(text(), { default: '127.0.0.1', description: 'where the gateway listens' }),
+  RHEO_GATEWAY_PORT: variable(int(0, 65535), { default: 8080, description: 'the gateway port' }),
+  RHEO_GATEWAY_API_KEYS: optional(text(), {
+    description: '`principal:key:scope[+scope],…`; required off loopback',
+    documentedDefault: 'the two local keys',
+  }),
+  RHEO_GATEWAY_RATE_LIMIT_PER_SECOND: variable(int(1, 10_000_000), {
+    default: 20_000,
+    description: 'token bucket refill per API key',
+  }),
+  RHEO_GATEWAY_RATE_LIMIT_BURST: optional(int(1, 10_000_000), {
+    description: 'token bucket size per API key',
+    documentedDefault: '2× the rate',
+  }),
+  RHEO_GATEWAY_BODY_LIMIT_BYTES: variable(int(KIB, 64 * MIB), { default: 256 * KIB, description: '413 above' }),
+  RHEO_GATEWAY_BATCH_BODY_LIMIT_BYTES: variable(int(KIB, 256 * MIB), {
+    default: 16 * MIB,
+    description: '413 above, for batch routes',
+  }),
+  RHEO_GATEWAY_REQUEST_TIMEOUT_MS: variable(duration(10, 600_000), { default: 2_000, description: 'request deadline' }),
+  RHEO_GATEWAY_MAX_INSTANCES: variable(int(1, 100_000), { default: 256, description: 'instances per predict call' }),
+  RHEO_GATEWAY_MAX_BATCH_INSTANCES: variable(int(1, 1_000_000), { default: 20_000, description: 'instances per batch call' }),
+  RHEO_GATEWAY_PREDICTION_BROKERS: optional(list, {
+    description: 'brokers of the prediction log',
+    documentedDefault: 'RHEO_KAFKA_BROKERS',
+  }),
+  RHEO_GATEWAY_PREDICTION_BUFFER: variable(int(100, 10_000_000), {
+    default: 100_000,
+    description: 'predictions buffered while Kafka is away',
+  }),
+  RHEO_MODEL_CACHE_SIZE: variable(int(1, 1000), { default: 16, description: 'ONNX sessions kept in memory' }),
+  RHEO_MODEL_BATCH_ROWS: variable(int(1, 100_000), { default: 512, description: 'micro-batch rows per runtime call' }),
+  RHEO_MODEL_LINGER_MS: variable(duration(0, 1000), { default: 0, description: 'micro-batch linger' }),
+  RHEO_MODEL_RETRY_MS: variable(duration(100, 3_600_000), { default: 30_000, description: 'retry of a refused version' }),
+  RHEO_SERVE_MODELS: optional(text(), { description: 'models this instance serves (`*` for all)', documentedDefault: 'all' }),
+  RHEO_SCORER_BATCH_SIZE: variable(int(1, 100_000), { default: 1024, description: 'streaming scorer rows per runtime call' }),
+  RHEO_SCORER_LINGER_MS: variable(duration(0, 10_000), { default: 5, description: 'streaming scorer linger' }),
+  RHEO_SCORER_CHUNK_RECORDS: variable(int(1, 100_000), { default: 2000, description: 'streaming scorer records per chunk' }),
+} as const;
 
-export function loadServingSettings(config: RheoConfig, env: NodeJS.ProcessEnv = process.env): ServingSettings {
-  const raw: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (k.startsWith('RHEO_') && v !== undefined && v !== '') raw[k] = v;
-  const parsed = ServingEnv.safeParse(raw);
-  if (!parsed.success) {
-    throw new ConfigError(
-      `invalid configuration:\n  ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n  ')}`,
-    );
-  }
-  const e = parsed.data;
+export function loadServingSettings(config: RheoConfig, env: Environment = processEnvironment()): ServingSettings {
+  const e = load(SERVING_SETTINGS, env);
   const store = e.RHEO_ARTIFACT_STORE ?? join(config.stackDir, 'artifacts');
   let artifacts: ServingSettings['artifacts'];
   if (store.startsWith('s3://')) {
     if (!e.RHEO_S3_ACCESS_KEY_ID || !e.RHEO_S3_SECRET_ACCESS_KEY)
-      throw new ConfigError(
-        'invalid configuration:\n  RHEO_ARTIFACT_STORE is s3://, so RHEO_S3_ACCESS_KEY_ID and RHEO_S3_SECRET_ACCESS_KEY are required',
-      );
+      throw configInvalid(['RHEO_ARTIFACT_STORE is s3://, so RHEO_S3_ACCESS_KEY_ID and RHEO_S3_SECRET_ACCESS_KEY are required']);
     const { bucket, prefix } = parseS3Location(store);
     artifacts = {
       kind: 's3',
@@ -136,9 +160,9 @@ export function loadServingSettings(config: RheoConfig, env: NodeJS.ProcessEnv =
   const apiKeys = e.RHEO_GATEWAY_API_KEYS ? parseApiKeys(e.RHEO_GATEWAY_API_KEYS) : [...LOCAL_API_KEYS];
   const defaultKeys = !e.RHEO_GATEWAY_API_KEYS;
   if (defaultKeys && !isLoopback(e.RHEO_GATEWAY_HOST))
-    throw new ConfigError(
-      `invalid configuration:\n  RHEO_GATEWAY_HOST is ${e.RHEO_GATEWAY_HOST}, off loopback: set RHEO_GATEWAY_API_KEYS (the built-in local keys only work on 127.0.0.1)`,
-    );
+    throw configInvalid([
+      `RHEO_GATEWAY_HOST is ${e.RHEO_GATEWAY_HOST}, off loopback: set RHEO_GATEWAY_API_KEYS (the built-in local keys only work on 127.0.0.1)`,
+    ]);
   return {
     artifacts,
     gateway: {
@@ -155,11 +179,7 @@ export function loadServingSettings(config: RheoConfig, env: NodeJS.ProcessEnv =
       requestTimeoutMs: e.RHEO_GATEWAY_REQUEST_TIMEOUT_MS,
       maxInstances: e.RHEO_GATEWAY_MAX_INSTANCES,
       maxBatchInstances: e.RHEO_GATEWAY_MAX_BATCH_INSTANCES,
-      predictionBrokers: e.RHEO_GATEWAY_PREDICTION_BROKERS
-        ? e.RHEO_GATEWAY_PREDICTION_BROKERS.split(',')
-            .map((b) => b.trim())
-            .filter(Boolean)
-        : config.kafka.brokers,
+      predictionBrokers: e.RHEO_GATEWAY_PREDICTION_BROKERS ?? config.kafka.brokers,
       predictionBufferMax: e.RHEO_GATEWAY_PREDICTION_BUFFER,
     },
     host: {
@@ -187,20 +207,16 @@ export function parseApiKeys(text: string): ApiKey[] {
     .map((entry) => {
       const [principal, key, scopeText = 'predict', ...rest] = entry.split(':');
       if (!principal || !key || rest.length > 0 || !/^[A-Za-z0-9_.@-]+$/.test(principal))
-        throw new ConfigError('invalid configuration:\n  RHEO_GATEWAY_API_KEYS entries are principal:key[:scope+scope]');
-      if (key.length < 16)
-        throw new ConfigError(
-          `invalid configuration:\n  RHEO_GATEWAY_API_KEYS: the key of ${principal} is shorter than 16 characters`,
-        );
+        throw configInvalid(['RHEO_GATEWAY_API_KEYS entries are principal:key[:scope+scope]']);
+      if (key.length < 16) throw configInvalid([`RHEO_GATEWAY_API_KEYS: the key of ${principal} is shorter than 16 characters`]);
       const scopes = scopeText.split('+').map((s) => s.trim());
       for (const s of scopes)
-        if (s !== 'predict' && s !== 'admin')
-          throw new ConfigError(`invalid configuration:\n  RHEO_GATEWAY_API_KEYS: unknown scope "${s}"`);
+        if (s !== 'predict' && s !== 'admin') throw configInvalid([`RHEO_GATEWAY_API_KEYS: unknown scope "${s}"`]);
       const set = new Set(scopes as Scope[]);
       if (set.has('admin')) set.add('predict');
       return { principal, key, scopes: [...set] };
     });
-  if (keys.length === 0) throw new ConfigError('invalid configuration:\n  RHEO_GATEWAY_API_KEYS is empty');
+  if (keys.length === 0) throw configInvalid(['RHEO_GATEWAY_API_KEYS is empty']);
   return keys;
 }
 

@@ -1,87 +1,138 @@
 /**
- * The one configuration module: every setting comes from an environment variable, is validated
- * with a typed schema, and defaults to the local stack on loopback (`npx rheo stack env` prints
- * the same values). Secrets are kept out of `describeConfig` so they never reach a log.
+ * The kernel's configuration: the cluster connections, the local stack and the log level, declared
+ * as settings schemas (`kernel/settings.ts`) with defaults for the local stack on loopback (`npx
+ * rheo stack env` prints the same values). Components declare their own schemas the same way.
+ * Secrets are kept out of `describeConfig` so they never reach a log.
  */
-import { z } from 'zod';
-
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+import { type LOG_LEVELS, LOG_SETTINGS } from './log.ts';
+import {
+  bool,
+  configInvalid,
+  duration,
+  type Environment,
+  int,
+  list,
+  load,
+  oneOf,
+  optional,
+  processEnvironment,
+  type Settings,
+  text,
+  url,
+  variable,
+} from './settings.ts';
 
 /**
- * Shifts every local-stack port, so a second stack (a fresh clone's, a CI run's) can run beside a
- * developer's. The stack and the clients' defaults both read it, so they always agree.
+ * Where the local stack lives and how its ports are shifted. The stack (`deploy/local`) and the
+ * clients' defaults both load these, so they always agree. The offset lets a second stack (a fresh
+ * clone's, a CI run's) run beside a developer's.
  */
-function portOffset(env: NodeJS.ProcessEnv): number {
-  const raw = env.RHEO_STACK_PORT_OFFSET;
-  if (raw === undefined || raw === '') return 0;
-  const offset = Number(raw);
-  if (!Number.isInteger(offset) || offset < 0 || offset > 20_000) {
-    throw new ConfigError(`invalid configuration:\n  RHEO_STACK_PORT_OFFSET: expected an integer from 0 to 20000, got "${raw}"`);
-  }
-  return offset;
-}
-
-const OFFSET = portOffset(process.env);
-
-/** Loopback ports of the local stack; chosen away from the services' defaults so a developer's own Kafka or Redis never collides. */
-export const LOCAL_PORTS = {
-  kafka: [19092 + OFFSET, 19094 + OFFSET, 19096 + OFFSET],
-  kafkaController: [19093 + OFFSET, 19095 + OFFSET, 19097 + OFFSET],
-  registry: 18081 + OFFSET,
-  /** Apicurio's management interface (health, metrics); the stack only probes it. */
-  registryManagement: 18082 + OFFSET,
-  redis: 16379 + OFFSET,
-  clickhouseHttp: 18123 + OFFSET,
-  clickhouseNative: 19000 + OFFSET,
-  clickhouseInterserver: 19009 + OFFSET,
+export const STACK_SETTINGS = {
+  RHEO_STACK_DIR: variable(text(), {
+    default: '.stack',
+    description: 'where the local stack keeps its data, logs and pids',
+  }),
+  RHEO_STACK_PORT_OFFSET: variable(int(0, 20_000), {
+    default: 0,
+    description: 'shifts every local-stack port (and the client defaults with them)',
+  }),
 } as const;
 
-const list = z
-  .string()
-  .transform((value) =>
-    value
-      .split(',')
-      .map((part) => part.trim())
-      .filter(Boolean),
-  )
-  .pipe(z.array(z.string()).min(1));
+export interface LocalPorts {
+  readonly kafka: readonly [number, number, number];
+  readonly kafkaController: readonly [number, number, number];
+  readonly registry: number;
+  /** Apicurio's management interface (health, metrics); the stack only probes it. */
+  readonly registryManagement: number;
+  readonly redis: number;
+  readonly clickhouseHttp: number;
+  readonly clickhouseNative: number;
+  readonly clickhouseInterserver: number;
+}
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+/** Loopback ports of the local stack shifted by `offset`; chosen away from the services' defaults so a developer's own Kafka or Redis never collides. */
+export function localPorts(offset: number): LocalPorts {
+  return {
+    kafka: [19092 + offset, 19094 + offset, 19096 + offset],
+    kafkaController: [19093 + offset, 19095 + offset, 19097 + offset],
+    registry: 18081 + offset,
+    registryManagement: 18082 + offset,
+    redis: 16379 + offset,
+    clickhouseHttp: 18123 + offset,
+    clickhouseNative: 19000 + offset,
+    clickhouseInterserver: 19009 + offset,
+  };
+}
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** The local stack's ports for the offset `env` asks for (`RHEO_STACK_PORT_OFFSET`). */
+export function localPortsFrom(env: Environment = processEnvironment()): LocalPorts {
+  return localPorts(load(STACK_SETTINGS, env).RHEO_STACK_PORT_OFFSET);
+}
 
-const EnvSchema = z.object({
-  RHEO_KAFKA_BROKERS: list.default([`127.0.0.1:${LOCAL_PORTS.kafka[0]}`]),
-  RHEO_KAFKA_CLIENT_ID: z.string().min(1).default('rheo'),
-  RHEO_KAFKA_SSL: bool.default(false),
-  RHEO_KAFKA_SSL_CA_FILE: z.string().optional(),
-  RHEO_KAFKA_SSL_REJECT_UNAUTHORIZED: bool.default(true),
-  RHEO_KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
-  RHEO_KAFKA_SASL_USERNAME: z.string().optional(),
-  RHEO_KAFKA_SASL_PASSWORD: z.string().optional(),
-  RHEO_KAFKA_CONNECTION_TIMEOUT_MS: int(100, 120_000).default(5_000),
-  RHEO_KAFKA_REQUEST_TIMEOUT_MS: int(100, 300_000).default(30_000),
-  RHEO_KAFKA_REPLICATION_FACTOR: int(1, 5).optional(),
-  RHEO_SCHEMA_REGISTRY_URL: z.url().default(`http://127.0.0.1:${LOCAL_PORTS.registry}/apis/ccompat/v7`),
-  RHEO_SCHEMA_REGISTRY_USERNAME: z.string().optional(),
-  RHEO_SCHEMA_REGISTRY_PASSWORD: z.string().optional(),
-  RHEO_REDIS_URL: z.string().min(1).default(`redis://127.0.0.1:${LOCAL_PORTS.redis}/0`),
-  RHEO_CLICKHOUSE_URL: z.url().default(`http://127.0.0.1:${LOCAL_PORTS.clickhouseHttp}`),
-  RHEO_CLICKHOUSE_DATABASE: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a plain identifier')
-    .default('rheo'),
-  RHEO_CLICKHOUSE_USERNAME: z.string().default('default'),
-  RHEO_CLICKHOUSE_PASSWORD: z.string().default(''),
-  RHEO_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  RHEO_STACK_DIR: z.string().min(1).default('.stack'),
-});
+/** The local stack's directory `env` names (`RHEO_STACK_DIR`). */
+export function stackDirFrom(env: Environment = processEnvironment()): string {
+  return load(STACK_SETTINGS, env).RHEO_STACK_DIR;
+}
 
-export type Env = z.infer<typeof EnvSchema>;
+/** The cluster connections, with defaults pointing at a local stack on `ports`. */
+export function connectionSettings(ports: LocalPorts) {
+  return {
+    RHEO_KAFKA_BROKERS: variable(list, {
+      default: [`127.0.0.1:${ports.kafka[0]}`],
+      description: 'comma-separated bootstrap brokers',
+    }),
+    RHEO_KAFKA_CLIENT_ID: variable(text(), { default: 'rheo', description: 'client id prefix' }),
+    RHEO_KAFKA_SSL: variable(bool, { default: false, description: 'TLS to the brokers' }),
+    RHEO_KAFKA_SSL_CA_FILE: optional(text(), { description: 'CA bundle for TLS to the brokers' }),
+    RHEO_KAFKA_SSL_REJECT_UNAUTHORIZED: variable(bool, {
+      default: true,
+      description: 'refuse brokers whose certificate does not verify',
+    }),
+    RHEO_KAFKA_SASL_MECHANISM: optional(oneOf(['plain', 'scram-sha-256', 'scram-sha-512']), {
+      description: 'SASL mechanism; needs RHEO_KAFKA_SASL_USERNAME and RHEO_KAFKA_SASL_PASSWORD',
+    }),
+    RHEO_KAFKA_SASL_USERNAME: optional(text(), { description: 'SASL user' }),
+    RHEO_KAFKA_SASL_PASSWORD: optional(text(), { description: 'SASL password (never logged)' }),
+    RHEO_KAFKA_CONNECTION_TIMEOUT_MS: variable(duration(100, 120_000), {
+      default: 5_000,
+      description: 'how long a broker connection may take',
+    }),
+    RHEO_KAFKA_REQUEST_TIMEOUT_MS: variable(duration(100, 300_000), {
+      default: 30_000,
+      description: 'how long a broker request may take',
+    }),
+    RHEO_KAFKA_REPLICATION_FACTOR: optional(int(1, 5), {
+      description: 'replication factor of topics Rheo creates',
+      documentedDefault: 'min(3, brokers)',
+    }),
+    RHEO_SCHEMA_REGISTRY_URL: variable(url, {
+      default: `http://127.0.0.1:${ports.registry}/apis/ccompat/v7`,
+      description: 'Confluent-compatible schema registry',
+    }),
+    RHEO_SCHEMA_REGISTRY_USERNAME: optional(text(), { description: 'registry basic-auth user' }),
+    RHEO_SCHEMA_REGISTRY_PASSWORD: optional(text(), { description: 'registry basic-auth password (never logged)' }),
+    RHEO_REDIS_URL: variable(text(), { default: `redis://127.0.0.1:${ports.redis}/0`, description: 'online store' }),
+    RHEO_CLICKHOUSE_URL: variable(url, { default: `http://127.0.0.1:${ports.clickhouseHttp}`, description: 'offline store' }),
+    RHEO_CLICKHOUSE_DATABASE: variable(text({ pattern: /^[A-Za-z_][A-Za-z0-9_]*$/, patternName: 'a plain identifier' }), {
+      default: 'rheo',
+      description: 'offline store database',
+    }),
+    RHEO_CLICKHOUSE_USERNAME: variable(text(), { default: 'default', description: 'offline store user' }),
+    // Empty means unset, and unset is the default '': ClickHouse's local `default` user has no password.
+    RHEO_CLICKHOUSE_PASSWORD: variable(text(), {
+      default: '',
+      description: 'offline store password (never logged)',
+      documentedDefault: 'empty',
+    }),
+  } as const;
+}
+
+/** Every variable the kernel configuration reads. */
+export function kernelSettings(ports: LocalPorts) {
+  return { ...STACK_SETTINGS, ...LOG_SETTINGS, ...connectionSettings(ports) } as const;
+}
+
+export type Env = Settings<ReturnType<typeof kernelSettings>>;
 
 export interface KafkaSettings {
   brokers: string[];
@@ -99,22 +150,20 @@ export interface RheoConfig {
   registry: { url: string; auth?: { username: string; password: string } };
   redis: { url: string };
   clickhouse: { url: string; database: string; username: string; password: string };
-  logLevel: Env['RHEO_LOG_LEVEL'];
+  logLevel: (typeof LOG_LEVELS)[number];
   stackDir: string;
 }
 
-/** Parses and validates the environment; throws ConfigError naming every bad variable at once. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): RheoConfig {
-  const parsed = EnvSchema.safeParse(pickRheoVariables(env));
-  if (!parsed.success) {
-    const reasons = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(`invalid configuration:\n  ${reasons.join('\n  ')}`);
-  }
-  const e = parsed.data;
+/**
+ * Loads and validates the kernel's variables; throws one CONFIG_INVALID naming every bad one. The
+ * port offset is loaded first, since the other defaults depend on it.
+ */
+export function loadConfig(env: Environment = processEnvironment()): RheoConfig {
+  const e = load(kernelSettings(localPortsFrom(env)), env);
   if (e.RHEO_KAFKA_SASL_MECHANISM && (!e.RHEO_KAFKA_SASL_USERNAME || e.RHEO_KAFKA_SASL_PASSWORD === undefined)) {
-    throw new ConfigError(
-      'invalid configuration:\n  RHEO_KAFKA_SASL_MECHANISM is set, so RHEO_KAFKA_SASL_USERNAME and RHEO_KAFKA_SASL_PASSWORD are required',
-    );
+    throw configInvalid([
+      'RHEO_KAFKA_SASL_MECHANISM is set, so RHEO_KAFKA_SASL_USERNAME and RHEO_KAFKA_SASL_PASSWORD are required',
+    ]);
   }
   return {
     kafka: {
@@ -152,7 +201,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RheoConfig {
       username: e.RHEO_CLICKHOUSE_USERNAME,
       password: e.RHEO_CLICKHOUSE_PASSWORD,
     },
-    logLevel: e.RHEO_LOG_LEVEL,
+    logLevel: e.RHEO_LOG_LEVEL ?? 'info',
     stackDir: e.RHEO_STACK_DIR,
   };
 }
@@ -170,13 +219,4 @@ export function describeConfig(config: RheoConfig): Record<string, unknown> {
 
 function stripCredentials(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//[redacted]@');
-}
-
-// Empty strings mean "unset" so that `RHEO_X= cmd` falls back to the default instead of failing validation.
-function pickRheoVariables(env: NodeJS.ProcessEnv): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env)) {
-    if (name.startsWith('RHEO_') && value !== undefined && value !== '') out[name] = value;
-  }
-  return out;
 }

@@ -2,7 +2,11 @@
  * The one error catalogue. Every error Rheo raises on purpose has a stable code (never reused),
  * a message, the HTTP status the gateway answers with, and whether retrying can help. The retrier
  * and the processor runner read `retriable`; the gateway reads `status`. The README's error table
- * documents every code, and a unit test keeps that table and this catalogue in step.
+ * documents every code, and unit tests keep that table and this catalogue in step, pin the number
+ * of codes, keep retired codes retired, and check that every code is raised somewhere.
+ *
+ * Codes whose callers would otherwise repeat one phrasing carry a message `template`; raise them
+ * with `rheoError(code, params)`, whose `params` are typed from the template's `{placeholders}`.
  */
 
 export interface ErrorSpec {
@@ -10,29 +14,38 @@ export interface ErrorSpec {
   retriable: boolean;
   /** One line for the docs: when it happens and what to do. */
   description: string;
+  /** The message, with `{name}` placeholders filled from `rheoError`'s params. */
+  template?: string;
 }
+
+/**
+ * Codes that once existed and were removed: never reuse one for a new meaning, since logs, alerts
+ * and clients may still match on the old one. A unit test checks no live code is listed here.
+ */
+export const RETIRED_CODES: readonly string[] = [
+  // Topic drift is a report (`rheo topics ensure` lists it and exits 3), never an error.
+  'TOPIC_DRIFT',
+];
 
 export const ERROR_CATALOGUE = {
   CONFIG_INVALID: {
     status: 500,
     retriable: false,
     description: 'An environment variable failed validation; the message names each one.',
+    template: 'invalid configuration:\n  {problems}',
   },
   KAFKA_UNAVAILABLE: { status: 503, retriable: true, description: 'The Kafka cluster could not be reached or timed out.' },
   KAFKA_TOPIC_MISSING: {
     status: 503,
     retriable: false,
     description: 'A catalogue topic does not exist on the cluster; run `rheo topics ensure`.',
+    template: 'topic {topic} has no partitions (run `rheo topics ensure`)',
   },
   TOPIC_NOT_IN_CATALOGUE: {
     status: 500,
     retriable: false,
     description: 'Code referred to a topic that the catalogue does not declare.',
-  },
-  TOPIC_DRIFT: {
-    status: 500,
-    retriable: false,
-    description: 'The cluster topic differs from its catalogue entry in a way that cannot be fixed in place.',
+    template: 'topic {topic} is not in the catalogue: {reason}',
   },
   SCHEMA_REGISTRY_UNAVAILABLE: {
     status: 503,
@@ -154,6 +167,25 @@ export const ERROR_CATALOGUE = {
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 
+/** The codes that carry a message template. */
+export type TemplatedCode = {
+  [C in ErrorCode]: (typeof ERROR_CATALOGUE)[C] extends { template: string } ? C : never;
+}[ErrorCode];
+
+/** The `{placeholder}` names of a template, as a union of string literals. */
+type Placeholders<T extends string> = T extends `${string}{${infer Name}}${infer Rest}` ? Name | Placeholders<Rest> : never;
+
+/** The values a templated code's message needs, one per placeholder. */
+export type TemplateParams<C extends TemplatedCode> = Record<
+  Placeholders<(typeof ERROR_CATALOGUE)[C]['template']>,
+  string | number
+>;
+
+interface RheoErrorOptions {
+  cause?: unknown;
+  details?: Record<string, unknown>;
+}
+
 export class RheoError extends Error {
   override name = 'RheoError';
   readonly code: ErrorCode;
@@ -161,7 +193,7 @@ export class RheoError extends Error {
   readonly retriable: boolean;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(code: ErrorCode, message: string, options: RheoErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     const spec: ErrorSpec = ERROR_CATALOGUE[code];
     this.code = code;
@@ -178,6 +210,18 @@ export class RheoError extends Error {
       ...(this.details ? { details: this.details } : {}),
     };
   }
+}
+
+/** A RheoError of a templated code, its message filled in from `params` (which are also its details). */
+export function rheoError<C extends TemplatedCode>(
+  code: C,
+  params: TemplateParams<C>,
+  options: RheoErrorOptions = {},
+): RheoError {
+  const template: string = ERROR_CATALOGUE[code].template;
+  const values: Record<string, string | number> = params;
+  const message = template.replace(/\{(\w+)\}/g, (placeholder, name: string) => String(values[name] ?? placeholder));
+  return new RheoError(code, message, { ...options, details: { ...values, ...options.details } });
 }
 
 /**

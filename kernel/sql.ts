@@ -10,6 +10,7 @@
  * - identifiers: only [A-Za-z_][A-Za-z0-9_]* (optionally db.table), back-quoted; anything else is refused;
  * - fragments built by `sql` nest without re-escaping.
  */
+import { RheoError } from './errors.ts';
 
 export class SqlFragment {
   readonly text: string;
@@ -25,9 +26,15 @@ export type SqlValue = string | number | bigint | boolean | null | Date | SqlFra
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-export class SqlInjectionError extends Error {
+/**
+ * A value refused before it could reach SQL. A catalogue error (BAD_REQUEST: the value came from a
+ * caller), kept as its own class so code and tests can tell a refusal by the quoting rules apart.
+ */
+export class SqlInjectionError extends RheoError {
   override name = 'SqlInjectionError';
-  readonly code = 'BAD_REQUEST';
+  constructor(message: string) {
+    super('BAD_REQUEST', message);
+  }
 }
 
 /** A table or column name, checked and back-quoted. Accepts `db.table`. */

@@ -2,6 +2,7 @@
  * The topic catalogue: one typed entry per topic. Code names topics through these entries, never
  * through string literals, and a unit test checks every processor's inputs and outputs are here.
  */
+import { rheoError } from '../kernel/errors.ts';
 
 export type Cleanup = 'delete' | 'compact';
 
@@ -29,7 +30,11 @@ function topic(entry: Omit<TopicEntry, 'dlq'> & { dlq?: false }): TopicEntry {
 
 /** Dead-letter topic of `source`: original key and bytes, with the reason in headers. */
 export function deadLetterEntry(source: TopicEntry): TopicEntry {
-  if (!source.dlq) throw new Error(`topic ${source.name} has no dead-letter topic`);
+  if (!source.dlq)
+    throw rheoError('TOPIC_NOT_IN_CATALOGUE', {
+      topic: `${source.name}.dlq`,
+      reason: `${source.name} declares no dead-letter topic`,
+    });
   return {
     name: source.dlq,
     description: `Records of ${source.name} that could not be decoded or processed; headers carry error, source topic, partition and offset.`,

@@ -1,10 +1,9 @@
 /**
- * Trainer settings from `RHEO_TRAINER_*` environment variables, validated, with defaults for the
- * local stack (the same pattern as `kernel/config.ts` and `gateway/settings.ts`).
+ * Trainer settings, declared as a settings schema (`kernel/settings.ts`) with defaults for the
+ * local stack.
  */
 import { hostname } from 'node:os';
-import { z } from 'zod';
-import { ConfigError } from '../kernel/config.ts';
+import { duration, type Environment, load, oneOf, optional, processEnvironment, text, variable } from '../kernel/settings.ts';
 import type { BackendPreference } from './models/backend.ts';
 
 export interface TrainerSettings {
@@ -17,26 +16,40 @@ export interface TrainerSettings {
   retryMaxDelayMs: number;
 }
 
-const TrainerEnv = z.object({
-  RHEO_TRAINER_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
-  RHEO_TRAINER_INSTANCE: z.string().min(1).max(200).optional(),
-  RHEO_TRAINER_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(30_000),
-  RHEO_TRAINER_RETRY_MAX_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
-});
+export const TRAINER_SETTINGS = {
+  RHEO_TRAINER_BACKEND: variable(oneOf(['auto', 'tensorflow', 'wasm', 'cpu']), {
+    default: 'auto',
+    description: 'the TensorFlow.js backend: auto (tfjs-node-gpu > tfjs-node > wasm > cpu), or force one',
+  }),
+  RHEO_TRAINER_INSTANCE: optional(text({ max: 200 }), {
+    description: "the trainer's name in STARTED events",
+    documentedDefault: '<host>:<pid>',
+  }),
+  RHEO_TRAINER_SESSION_TIMEOUT_MS: variable(duration(6_000, 300_000), {
+    default: 30_000,
+    description: 'how long a killed trainer holds its request before another gets it',
+  }),
+  RHEO_TRAINER_RETRY_MAX_MS: variable(duration(100, 3_600_000), {
+    default: 60_000,
+    description: 'longest backoff between retries of a request that failed retriably',
+  }),
+  RHEO_CODE_VERSION: optional(text(), {
+    description: 'the training code version recorded in every run (deployments stamp it)',
+    documentedDefault: 'the git commit',
+  }),
+} as const;
 
-export function loadTrainerSettings(env: NodeJS.ProcessEnv = process.env): TrainerSettings {
-  const raw: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (k.startsWith('RHEO_TRAINER_') && v !== undefined && v !== '') raw[k] = v;
-  const parsed = TrainerEnv.safeParse(raw);
-  if (!parsed.success)
-    throw new ConfigError(
-      `invalid configuration:\n  ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n  ')}`,
-    );
-  const e = parsed.data;
+export function loadTrainerSettings(env: Environment = processEnvironment()): TrainerSettings {
+  const e = load(TRAINER_SETTINGS, env);
   return {
     backend: e.RHEO_TRAINER_BACKEND,
     instance: e.RHEO_TRAINER_INSTANCE ?? `${hostname()}:${process.pid}`,
     sessionTimeoutMs: e.RHEO_TRAINER_SESSION_TIMEOUT_MS,
     retryMaxDelayMs: e.RHEO_TRAINER_RETRY_MAX_MS,
   };
+}
+
+/** `RHEO_CODE_VERSION` alone, so reading it never fails on an unrelated trainer variable. */
+export function declaredCodeVersion(env: Environment = processEnvironment()): string | undefined {
+  return load({ RHEO_CODE_VERSION: TRAINER_SETTINGS.RHEO_CODE_VERSION }, env).RHEO_CODE_VERSION;
 }

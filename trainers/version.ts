@@ -5,8 +5,10 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { type Environment, processEnvironment } from '../kernel/settings.ts';
 import { compareSemver, isSemver } from '../registry/rules.ts';
 import type { ModelState, VersionState } from '../registry/types.ts';
+import { declaredCodeVersion } from './settings.ts';
 
 /** The minor after the highest registered release (1.0.0 for a model's first), so retrained versions sort after their parents. */
 export function nextVersion(model: ModelState | undefined): string {
@@ -25,24 +27,22 @@ export function versionOfRun(model: ModelState | undefined, runId: string): Vers
 }
 
 const run = promisify(execFile);
-let cached: Promise<string> | undefined;
 
 /**
  * `RHEO_CODE_VERSION` when set (deployments stamp it), else the git commit of the checkout, with
  * `-dirty` when the training code (trainers/, serving/onnx/) differs from it; `unknown` without git.
+ * Asked afresh per run (two quick git calls beside a training run), so an edit between runs shows.
  */
-export function codeVersion(): Promise<string> {
-  cached ??= (async () => {
-    if (process.env.RHEO_CODE_VERSION) return process.env.RHEO_CODE_VERSION;
-    const cwd = fileURLToPath(new URL('..', import.meta.url));
-    try {
-      const { stdout } = await run('git', ['rev-parse', '--short=12', 'HEAD'], { cwd, timeout: 5_000 });
-      const commit = stdout.trim();
-      const status = await run('git', ['status', '--porcelain', '--', 'trainers', 'serving/onnx'], { cwd, timeout: 5_000 });
-      return status.stdout.trim() === '' ? commit : `${commit}-dirty`;
-    } catch {
-      return 'unknown';
-    }
-  })();
-  return cached;
+export async function codeVersion(env: Environment = processEnvironment()): Promise<string> {
+  const declared = declaredCodeVersion(env);
+  if (declared) return declared;
+  const cwd = fileURLToPath(new URL('..', import.meta.url));
+  try {
+    const { stdout } = await run('git', ['rev-parse', '--short=12', 'HEAD'], { cwd, timeout: 5_000 });
+    const commit = stdout.trim();
+    const status = await run('git', ['status', '--porcelain', '--', 'trainers', 'serving/onnx'], { cwd, timeout: 5_000 });
+    return status.stdout.trim() === '' ? commit : `${commit}-dirty`;
+  } catch {
+    return 'unknown';
+  }
 }

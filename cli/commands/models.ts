@@ -17,6 +17,7 @@ import type { RegistryState, Stage } from '../../registry/types.ts';
 import type { ValueType } from '../../schemas/index.ts';
 import { CliError, type CliIO, defineCommand } from '../command.ts';
 import { table } from '../format.ts';
+import { declaredActor } from '../settings.ts';
 
 const json = { type: 'boolean', description: 'print JSON' } as const;
 const actor = { type: 'string', value: 'user:<id>', description: 'who acts (default user:$USER, or RHEO_ACTOR)' } as const;
@@ -171,7 +172,7 @@ function route(text: string | undefined, what: string, withSalt = false) {
 }
 
 function actorOf(given: string | undefined): string {
-  const actor = given ?? process.env.RHEO_ACTOR ?? `user:${userInfo().username}`;
+  const actor = given ?? declaredActor() ?? `user:${userInfo().username}`;
   if (!/^(user|service):[A-Za-z0-9_.@-]+$/.test(actor))
     throw new CliError(`--actor ${actor}: expected user:<id> or service:<name>`, 2);
   return actor;
@@ -189,7 +190,7 @@ export const modelsCommand = defineCommand({
   args: MODELS_ARGS,
   async run(args, io) {
     const config = loadConfig();
-    const logger = createLogger('cli', { level: process.env.RHEO_LOG_LEVEL ?? 'warn' });
+    const logger = createLogger('cli', { defaultLevel: 'warn' });
     let client: RegistryClient;
     try {
       client = await RegistryClient.connect(config, logger);

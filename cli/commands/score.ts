@@ -80,7 +80,7 @@ export const scoreCommand = defineCommand({
 
     const config = loadConfig();
     const settings = loadServingSettings(config);
-    const logger = createLogger('score', { level: process.env.RHEO_LOG_LEVEL ?? 'warn' });
+    const logger = createLogger('score', { defaultLevel: 'warn' });
     const kafka = createKafka(config.kafka, logger, 'batch-scorer');
     const codec = SchemaCodec.fromConfig(config.registry);
     const clickhouse = createClickHouse(config);

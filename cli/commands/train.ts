@@ -119,7 +119,7 @@ async function foreground(
 ): Promise<number> {
   const spec = specFor(model);
   const config = loadConfig();
-  const logger = createLogger('train', { level: process.env.RHEO_LOG_LEVEL ?? 'error' });
+  const logger = createLogger('train', { defaultLevel: 'error' });
   const connected = await connectRunDeps(config, logger);
   const bar = progressBar(io);
   const request = manualRunRequest(model, {
@@ -218,7 +218,7 @@ async function enqueue(
 ): Promise<number> {
   specFor(model);
   const config = loadConfig();
-  const logger = createLogger('train', { level: process.env.RHEO_LOG_LEVEL ?? 'error' });
+  const logger = createLogger('train', { defaultLevel: 'error' });
   const codec = await SchemaCodec.fromConfig(config.registry).forTopic(TOPICS.trainingRequests.name, CONTRACTS.RetrainRequest);
   const request: RetrainRequestInput = {
     event_id: randomUUID(),

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LOCAL_PORTS } from '../../kernel/config.ts';
+import { localPortsFrom } from '../../kernel/config.ts';
 import type { LocalService, ServiceContext } from './service.ts';
 
 export const CLICKHOUSE_MAX_MEMORY_USAGE = 2_000_000_000;
@@ -14,7 +14,7 @@ export const CLICKHOUSE_MAX_MEMORY_ALL_QUERIES = 3_000_000_000;
 export const CLICKHOUSE_DATABASE = 'rheo';
 
 export function clickhouseUrl(): string {
-  return `http://127.0.0.1:${LOCAL_PORTS.clickhouseHttp}`;
+  return `http://127.0.0.1:${localPortsFrom().clickhouseHttp}`;
 }
 
 export function renderClickhouseConfig(opts: { dataDir: string; logsDir: string; usersFile: string }): string {
@@ -30,9 +30,9 @@ export function renderClickhouseConfig(opts: { dataDir: string; logsDir: string;
     <count>3</count>
   </logger>
   <listen_host>127.0.0.1</listen_host>
-  <http_port>${LOCAL_PORTS.clickhouseHttp}</http_port>
-  <tcp_port>${LOCAL_PORTS.clickhouseNative}</tcp_port>
-  <interserver_http_port>${LOCAL_PORTS.clickhouseInterserver}</interserver_http_port>
+  <http_port>${localPortsFrom().clickhouseHttp}</http_port>
+  <tcp_port>${localPortsFrom().clickhouseNative}</tcp_port>
+  <interserver_http_port>${localPortsFrom().clickhouseInterserver}</interserver_http_port>
   <interserver_http_host>127.0.0.1</interserver_http_host>
   <path>${path('data')}</path>
   <tmp_path>${path('tmp')}</tmp_path>
@@ -125,9 +125,9 @@ export function clickhouseService(ctx: ServiceContext): LocalService {
   return {
     name: 'clickhouse',
     ports: [
-      { port: LOCAL_PORTS.clickhouseHttp, role: 'http' },
-      { port: LOCAL_PORTS.clickhouseNative, role: 'native' },
-      { port: LOCAL_PORTS.clickhouseInterserver, role: 'interserver' },
+      { port: localPortsFrom().clickhouseHttp, role: 'http' },
+      { port: localPortsFrom().clickhouseNative, role: 'native' },
+      { port: localPortsFrom().clickhouseInterserver, role: 'interserver' },
     ],
     memory: `max_memory_usage ${CLICKHOUSE_MAX_MEMORY_USAGE / 1e9} GB/query, ${CLICKHOUSE_MAX_MEMORY_ALL_QUERIES / 1e9} GB all queries`,
     logFile: join(layout.logs, 'clickhouse.err.log'),

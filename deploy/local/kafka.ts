@@ -8,7 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { LOCAL_PORTS } from '../../kernel/config.ts';
+import { localPortsFrom } from '../../kernel/config.ts';
 import { createAdmin, createKafka } from '../../kernel/kafka.ts';
 import { run } from './fetch.ts';
 import { ensureJava } from './java.ts';
@@ -29,8 +29,8 @@ export interface KafkaNode {
 export function kafkaNodes(layout: StackLayout, brokers: 1 | 3): KafkaNode[] {
   return Array.from({ length: brokers }, (_, id) => ({
     id,
-    brokerPort: LOCAL_PORTS.kafka[id] ?? 0,
-    controllerPort: LOCAL_PORTS.kafkaController[id] ?? 0,
+    brokerPort: localPortsFrom().kafka[id] ?? 0,
+    controllerPort: localPortsFrom().kafkaController[id] ?? 0,
     dataDir: join(kafkaClusterDir(layout, brokers), `node-${id}`),
   }));
 }
@@ -41,7 +41,9 @@ export function kafkaClusterDir(layout: StackLayout, brokers: 1 | 3): string {
 }
 
 export function brokerList(brokers: 1 | 3): string[] {
-  return LOCAL_PORTS.kafka.slice(0, brokers).map((port) => `127.0.0.1:${port}`);
+  return localPortsFrom()
+    .kafka.slice(0, brokers)
+    .map((port) => `127.0.0.1:${port}`);
 }
 
 export function renderServerProperties(node: KafkaNode, nodes: KafkaNode[]): string {

@@ -12,7 +12,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { type Admin, type Consumer, Kafka, logLevel, type Producer } from 'kafkajs';
 import { defineArgs, parseOrExplain } from '../../kernel/args.ts';
-import { LOCAL_PORTS } from '../../kernel/config.ts';
+import { connectionSettings, localPortsFrom } from '../../kernel/config.ts';
+import { load } from '../../kernel/settings.ts';
 
 interface CheckResult {
   check: string;
@@ -266,10 +267,14 @@ const COMPAT_ARGS = defineArgs({
 });
 
 function brokersOf(given: string | undefined): string[] {
-  return (given ?? process.env.RHEO_KAFKA_BROKERS ?? `127.0.0.1:${LOCAL_PORTS.kafka[0]}`)
-    .split(',')
-    .map((b) => b.trim())
-    .filter(Boolean);
+  // Only the brokers variable: this check must run even when unrelated settings are wrong.
+  const { RHEO_KAFKA_BROKERS } = connectionSettings(localPortsFrom());
+  return given === undefined
+    ? load({ RHEO_KAFKA_BROKERS }).RHEO_KAFKA_BROKERS
+    : given
+        .split(',')
+        .map((b) => b.trim())
+        .filter(Boolean);
 }
 
 const args = import.meta.main ? parseOrExplain(COMPAT_ARGS, process.argv.slice(2), 'kafkajs-compat') : undefined;

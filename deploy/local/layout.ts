@@ -4,6 +4,7 @@
  */
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stackDirFrom } from '../../kernel/config.ts';
 
 export interface StackLayout {
   root: string;
@@ -17,7 +18,7 @@ export interface StackLayout {
 
 export const PROJECT_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
-export function stackLayout(stackDir = process.env.RHEO_STACK_DIR || '.stack', root = PROJECT_ROOT): StackLayout {
+export function stackLayout(stackDir = stackDirFrom(), root = PROJECT_ROOT): StackLayout {
   const stack = isAbsolute(stackDir) ? stackDir : join(root, stackDir);
   return {
     root,

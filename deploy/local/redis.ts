@@ -2,7 +2,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { LOCAL_PORTS } from '../../kernel/config.ts';
+import { localPortsFrom } from '../../kernel/config.ts';
 import type { LocalService, ServiceContext } from './service.ts';
 
 export const REDIS_MAXMEMORY = '1gb';
@@ -67,7 +67,7 @@ export function redisService(ctx: ServiceContext): LocalService {
   const dataDir = join(layout.stack, 'redis');
   const conf = join(dataDir, 'redis.conf');
   const logFile = join(layout.logs, 'redis.log');
-  const port = LOCAL_PORTS.redis;
+  const port = localPortsFrom().redis;
   return {
     name: 'redis',
     ports: [{ port, role: 'redis' }],

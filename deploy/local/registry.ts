@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LOCAL_PORTS } from '../../kernel/config.ts';
+import { localPortsFrom } from '../../kernel/config.ts';
 import { download, httpGet, MAVEN_CENTRAL, mavenSha1, run } from './fetch.ts';
 import { ensureJava } from './java.ts';
 import type { StackLayout } from './layout.ts';
@@ -19,7 +19,7 @@ export const APICURIO_VERSION = '3.3.3';
 export const REGISTRY_HEAP = '384m';
 
 export function registryUrl(): string {
-  return `http://127.0.0.1:${LOCAL_PORTS.registry}/apis/ccompat/v7`;
+  return `http://127.0.0.1:${localPortsFrom().registry}/apis/ccompat/v7`;
 }
 
 export function apicurioArtifactUrl(version: string): string {
@@ -30,9 +30,9 @@ export function apicurioArtifactUrl(version: string): string {
 export function registryProperties(dataDir: string): Record<string, string> {
   return {
     'quarkus.http.host': '127.0.0.1',
-    'quarkus.http.port': String(LOCAL_PORTS.registry),
+    'quarkus.http.port': String(localPortsFrom().registry),
     'quarkus.management.host': '127.0.0.1',
-    'quarkus.management.port': String(LOCAL_PORTS.registryManagement),
+    'quarkus.management.port': String(localPortsFrom().registryManagement),
     'apicurio.storage.kind': 'sql',
     'apicurio.storage.sql.kind': 'h2',
     'apicurio.datasource.url': `jdbc:h2:file:${join(dataDir, 'registry')}`,
@@ -77,8 +77,8 @@ export function registryService(ctx: ServiceContext): LocalService {
   return {
     name: 'registry',
     ports: [
-      { port: LOCAL_PORTS.registry, role: 'http' },
-      { port: LOCAL_PORTS.registryManagement, role: 'management' },
+      { port: localPortsFrom().registry, role: 'http' },
+      { port: localPortsFrom().registryManagement, role: 'management' },
     ],
     memory: `heap ${REGISTRY_HEAP}`,
     logFile: join(layout.logs, 'registry.log'),
@@ -113,12 +113,12 @@ export function registryService(ctx: ServiceContext): LocalService {
     async health() {
       const [subjects, ready] = await Promise.all([
         httpGet(`${registryUrl()}/subjects`),
-        httpGet(`http://127.0.0.1:${LOCAL_PORTS.registryManagement}/health/ready`),
+        httpGet(`http://127.0.0.1:${localPortsFrom().registryManagement}/health/ready`),
       ]);
       if (subjects.status !== 200 || ready.status !== 200) return undefined;
       const status = ((await ready.json()) as { status?: string }).status;
       if (status !== 'UP') return undefined;
-      const info = await httpGet(`http://127.0.0.1:${LOCAL_PORTS.registry}/apis/registry/v3/system/info`);
+      const info = await httpGet(`http://127.0.0.1:${localPortsFrom().registry}/apis/registry/v3/system/info`);
       const version = info.ok ? ((await info.json()) as { version?: string }).version : undefined;
       return { version: version ?? APICURIO_VERSION };
     },

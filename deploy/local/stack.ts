@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LOCAL_PORTS } from '../../kernel/config.ts';
+import { localPortsFrom, stackDirFrom } from '../../kernel/config.ts';
 import { CLICKHOUSE_DATABASE, clickhouseService, clickhouseUrl } from './clickhouse.ts';
 import { brokerList, kafkaServices } from './kafka.ts';
 import { pidFile, type StackLayout, stackLayout } from './layout.ts';
@@ -256,7 +256,7 @@ export async function stackEnv(opts: { stackDir?: string; brokers?: BrokerCount 
   const layout = stackLayout(opts.stackDir);
   const state = await readState(layout);
   const brokers = opts.brokers ?? (await runningKafkaMode(layout, state)) ?? state?.brokers ?? 1;
-  return envFor(brokers, opts.stackDir ?? process.env.RHEO_STACK_DIR ?? '.stack');
+  return envFor(brokers, opts.stackDir ?? stackDirFrom());
 }
 
 export function envFor(brokers: BrokerCount, stackDir = '.stack'): Record<string, string> {
@@ -264,7 +264,7 @@ export function envFor(brokers: BrokerCount, stackDir = '.stack'): Record<string
     RHEO_KAFKA_BROKERS: brokerList(brokers).join(','),
     ...(brokers === 3 ? { RHEO_KAFKA_REPLICATION_FACTOR: '3' } : {}),
     RHEO_SCHEMA_REGISTRY_URL: registryUrl(),
-    RHEO_REDIS_URL: `redis://127.0.0.1:${LOCAL_PORTS.redis}/0`,
+    RHEO_REDIS_URL: `redis://127.0.0.1:${localPortsFrom().redis}/0`,
     RHEO_CLICKHOUSE_URL: clickhouseUrl(),
     RHEO_CLICKHOUSE_DATABASE: CLICKHOUSE_DATABASE,
     RHEO_STACK_DIR: stackDir,

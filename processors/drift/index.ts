@@ -20,7 +20,7 @@
 
 import { createRedis, type Redis } from '../../kernel/clients.ts';
 import type { RheoConfig } from '../../kernel/config.ts';
-import { errorMessage, RheoError } from '../../kernel/errors.ts';
+import { errorMessage, RheoError, rheoError } from '../../kernel/errors.ts';
 import { createAdmin, createKafka, type Kafka } from '../../kernel/kafka.ts';
 import type { Logger } from '../../kernel/log.ts';
 import type { Registry } from '../../kernel/metrics.ts';
@@ -219,8 +219,7 @@ export async function createDriftProcessor(
   const groupId = runnerOptions.groupId ?? 'rheo.drift';
   const store = new DriftStore(redis, namespace ?? `rheo:drift:${groupId}:${input.name}`);
   const partitions = await partitionsOf(kafka, input.name);
-  if (partitions.length === 0)
-    throw new RheoError('KAFKA_TOPIC_MISSING', `topic ${input.name} has no partitions (run \`rheo topics ensure\`)`);
+  if (partitions.length === 0) throw rheoError('KAFKA_TOPIC_MISSING', { topic: input.name });
 
   let follower: RegistryFollower | undefined;
   let baselines = givenBaselines;

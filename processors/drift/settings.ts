@@ -1,10 +1,21 @@
 /**
- * Drift processor settings: environment variables, validated, with defaults. Window geometry is
- * global (the stored window state depends on it); thresholds, minimum sample and cool-down can be
- * set per model with `RHEO_DRIFT_MODELS` (JSON: `{"fraud_detector": {"alert": 0.2, "cooldownMs": 3600000}}`).
+ * Drift processor settings, declared as a settings schema (`kernel/settings.ts`). Window geometry
+ * is global (the stored window state depends on it); thresholds, minimum sample and cool-down can
+ * be set per model with `RHEO_DRIFT_MODELS` (JSON: `{"fraud_detector": {"alert": 0.2, "cooldownMs": 3600000}}`).
  */
 import { z } from 'zod';
-import { ConfigError } from '../../kernel/config.ts';
+import { errorMessage } from '../../kernel/errors.ts';
+import {
+  configInvalid,
+  duration,
+  type Environment,
+  int,
+  json,
+  load,
+  optional,
+  positive,
+  processEnvironment,
+} from '../../kernel/settings.ts';
 import { DEFAULT_EPSILON, DEFAULT_THRESHOLDS, type Thresholds } from './scores.ts';
 import { validateWindowSpec, type WindowSpec } from './windows.ts';
 
@@ -40,9 +51,6 @@ export const DEFAULT_DRIFT_SETTINGS: DriftSettings = {
   baselineWaitMs: 10_000,
 };
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const positive = z.coerce.number().positive();
-
 const ModelOverride = z
   .object({
     warn: z.number().positive().optional(),
@@ -52,39 +60,52 @@ const ModelOverride = z
   })
   .strict();
 
-const DriftEnv = z.object({
-  RHEO_DRIFT_WINDOW_MS: int(1, 30 * 24 * HOUR).optional(),
-  RHEO_DRIFT_SLIDE_MS: int(1, 30 * 24 * HOUR).optional(),
-  RHEO_DRIFT_LATENESS_MS: int(0, 30 * 24 * HOUR).optional(),
-  RHEO_DRIFT_MIN_SAMPLES: int(1, 100_000_000).optional(),
-  RHEO_DRIFT_EPSILON: positive.max(0.01).optional(),
-  RHEO_DRIFT_WARN: positive.optional(),
-  RHEO_DRIFT_ALERT: positive.optional(),
-  RHEO_DRIFT_COOLDOWN_MS: int(0, 365 * 24 * HOUR).optional(),
-  RHEO_DRIFT_BASELINE_WAIT_MS: int(0, 600_000).optional(),
-  RHEO_DRIFT_MODELS: z
-    .string()
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'not JSON' });
-        return z.NEVER;
-      }
-    })
-    .pipe(z.record(z.string(), ModelOverride))
-    .optional(),
-});
+// Optional, not defaulted: an unset slide follows the window size, and the defaults live in
+// DEFAULT_DRIFT_SETTINGS, which tests and the driver use without an environment.
+export const DRIFT_SETTINGS = {
+  RHEO_DRIFT_WINDOW_MS: optional(duration(1, 30 * 24 * HOUR), {
+    description: 'window size (event time)',
+    documentedDefault: String(DEFAULT_DRIFT_SETTINGS.window.sizeMs),
+  }),
+  RHEO_DRIFT_SLIDE_MS: optional(duration(1, 30 * 24 * HOUR), {
+    description: 'slide, for sliding windows; must divide the size',
+    documentedDefault: 'the window size',
+  }),
+  RHEO_DRIFT_LATENESS_MS: optional(duration(0, 30 * 24 * HOUR), {
+    description: "allowed lateness after a window's end",
+    documentedDefault: String(DEFAULT_DRIFT_SETTINGS.window.latenessMs),
+  }),
+  RHEO_DRIFT_MIN_SAMPLES: optional(int(1, 100_000_000), {
+    description: 'fewer non-null values make a window INSUFFICIENT',
+    documentedDefault: String(DEFAULT_DRIFT_SETTINGS.defaults.minSamples),
+  }),
+  RHEO_DRIFT_EPSILON: optional(positive(0.01), {
+    description: 'share empty bins are raised to before the logarithms',
+    documentedDefault: String(DEFAULT_DRIFT_SETTINGS.epsilon),
+  }),
+  RHEO_DRIFT_WARN: optional(positive(), {
+    description: 'PSI warn band',
+    documentedDefault: String(DEFAULT_DRIFT_SETTINGS.defaults.thresholds.warn),
+  }),
+  RHEO_DRIFT_ALERT: optional(positive(), {
+    description: 'PSI alert band',
+    documentedDefault: String(DEFAULT_DRIFT_SETTINGS.defaults.thresholds.alert),
+  }),
+  RHEO_DRIFT_COOLDOWN_MS: optional(duration(0, 365 * 24 * HOUR), {
+    description: 'at most one retraining request per model per this much event time',
+    documentedDefault: String(DEFAULT_DRIFT_SETTINGS.defaults.cooldownMs),
+  }),
+  RHEO_DRIFT_BASELINE_WAIT_MS: optional(duration(0, 600_000), {
+    description: 'how long a chunk waits for the registry to learn a version it has predictions of',
+    documentedDefault: String(DEFAULT_DRIFT_SETTINGS.baselineWaitMs),
+  }),
+  RHEO_DRIFT_MODELS: optional(json(z.record(z.string(), ModelOverride)), {
+    description: 'per-model overrides of the bands, minimum samples and cool-down, as JSON',
+  }),
+} as const;
 
-export function loadDriftSettings(env: NodeJS.ProcessEnv = process.env): DriftSettings {
-  const raw: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (k.startsWith('RHEO_DRIFT_') && v !== undefined && v !== '') raw[k] = v;
-  const parsed = DriftEnv.safeParse(raw);
-  if (!parsed.success)
-    throw new ConfigError(
-      `invalid configuration:\n  ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n  ')}`,
-    );
-  const e = parsed.data;
+export function loadDriftSettings(env: Environment = processEnvironment()): DriftSettings {
+  const e = load(DRIFT_SETTINGS, env);
   const d = DEFAULT_DRIFT_SETTINGS;
   const sizeMs = e.RHEO_DRIFT_WINDOW_MS ?? d.window.sizeMs;
   const models: Record<string, ModelDriftOverride> = Object.fromEntries(
@@ -120,19 +141,19 @@ export function loadDriftSettings(env: NodeJS.ProcessEnv = process.env): DriftSe
   });
 }
 
-/** Throws ConfigError when the window geometry or a model's bands make no sense. */
+/** Throws CONFIG_INVALID when the window geometry or a model's bands make no sense. */
 export function checkDriftSettings(settings: DriftSettings): DriftSettings {
   try {
     validateWindowSpec(settings.window);
   } catch (error) {
-    throw new ConfigError(`invalid configuration:\n  RHEO_DRIFT_WINDOW_MS/SLIDE_MS/LATENESS_MS: ${(error as Error).message}`);
+    throw configInvalid([`RHEO_DRIFT_WINDOW_MS/SLIDE_MS/LATENESS_MS: ${errorMessage(error)}`]);
   }
   for (const name of [null, ...Object.keys(settings.models)]) {
     const { thresholds } = policyFor(settings, name ?? '');
     if (!(thresholds.warn <= thresholds.alert))
-      throw new ConfigError(
-        `invalid configuration:\n  drift bands${name ? ` of ${name}` : ''}: warn ${thresholds.warn} is above alert ${thresholds.alert}`,
-      );
+      throw configInvalid([
+        `drift bands${name ? ` of ${name}` : ''}: warn ${thresholds.warn} is above alert ${thresholds.alert}`,
+      ]);
   }
   return settings;
 }

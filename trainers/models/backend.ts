@@ -2,7 +2,8 @@
  * Which TensorFlow.js backend trains: the native TensorFlow binding (`@tensorflow/tfjs-node-gpu`,
  * then `@tensorflow/tfjs-node`) when one is installed, else the WebAssembly backend (its `.wasm`
  * ships inside the npm package), else the plain JavaScript CPU backend. The backend is process-wide
- * in TensorFlow.js, so it is chosen once; every run records what ran (`BackendInfo.name`).
+ * in TensorFlow.js; every run selects the one it is configured for and records what ran
+ * (`BackendInfo.name`).
  *
  * `RHEO_TRAINER_BACKEND=auto|tensorflow|wasm|cpu` forces one (the benchmark uses it per child process).
  */
@@ -23,20 +24,12 @@ export interface BackendInfo {
   skipped: string[];
 }
 
-let selected: Promise<BackendInfo> | undefined;
-
-/** Selects (once per process) and initialises the backend; later calls return the same answer. */
-export function selectBackend(preference: BackendPreference = 'auto'): Promise<BackendInfo> {
-  selected ??= choose(preference);
-  return selected;
-}
-
-/** The backend chosen so far, if any (for reports). */
-export function currentBackend(): Promise<BackendInfo> | undefined {
-  return selected;
-}
-
-async function choose(preference: BackendPreference): Promise<BackendInfo> {
+/**
+ * Selects and initialises the backend `preference` asks for, every call: TensorFlow.js itself keeps
+ * the active backend (and reuses an initialised one), so no choice is remembered here and a caller
+ * asking for another backend gets it rather than the first caller's.
+ */
+export async function selectBackend(preference: BackendPreference = 'auto'): Promise<BackendInfo> {
   const skipped: string[] = [];
   const version = tf.version_core;
   if (preference === 'auto' || preference === 'tensorflow') {

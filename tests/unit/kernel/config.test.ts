@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, describeConfig, LOCAL_PORTS, loadConfig } from '../../../kernel/config.ts';
+import { describeConfig, loadConfig, localPorts, localPortsFrom } from '../../../kernel/config.ts';
+import { RheoError } from '../../../kernel/errors.ts';
 
 describe('loadConfig', () => {
   it('defaults to the local stack on loopback', () => {
     const config = loadConfig({});
-    expect(config.kafka.brokers).toEqual([`127.0.0.1:${LOCAL_PORTS.kafka[0]}`]);
+    expect(config.kafka.brokers).toEqual(['127.0.0.1:19092']);
     expect(config.kafka.ssl).toBe(false);
     expect(config.kafka.sasl).toBeUndefined();
     expect(config.registry.url).toBe('http://127.0.0.1:18081/apis/ccompat/v7');
@@ -30,11 +31,29 @@ describe('loadConfig', () => {
     ).toThrowError(
       /RHEO_KAFKA_SSL[\s\S]*RHEO_SCHEMA_REGISTRY_URL[\s\S]*RHEO_CLICKHOUSE_DATABASE|RHEO_KAFKA_SSL[\s\S]*RHEO_CLICKHOUSE_DATABASE/,
     );
-    expect(() => loadConfig({ RHEO_KAFKA_SSL: 'maybe' })).toThrow(ConfigError);
+    expect(() => loadConfig({ RHEO_KAFKA_SSL: 'maybe' })).toThrow(RheoError);
+    expect(configErrorOf(() => loadConfig({ RHEO_KAFKA_SSL: 'maybe' })).code).toBe('CONFIG_INVALID');
   });
 
   it('requires credentials when a SASL mechanism is set', () => {
     expect(() => loadConfig({ RHEO_KAFKA_SASL_MECHANISM: 'plain' })).toThrow(/RHEO_KAFKA_SASL_USERNAME/);
+  });
+
+  it('shifts every local-stack default by the port offset, read when loading, never at import', () => {
+    const config = loadConfig({ RHEO_STACK_PORT_OFFSET: '100' });
+    expect(config.kafka.brokers).toEqual(['127.0.0.1:19192']);
+    expect(config.registry.url).toBe('http://127.0.0.1:18181/apis/ccompat/v7');
+    expect(config.redis.url).toBe('redis://127.0.0.1:16479/0');
+    expect(config.clickhouse.url).toBe('http://127.0.0.1:18223');
+    expect(localPortsFrom({ RHEO_STACK_PORT_OFFSET: '100' })).toEqual(localPorts(100));
+    expect(localPorts(0).kafka).toEqual([19092, 19094, 19096]);
+    expect(() => loadConfig({ RHEO_STACK_PORT_OFFSET: '20001' })).toThrow(/RHEO_STACK_PORT_OFFSET/);
+  });
+
+  it('takes the log level from RHEO_LOG_LEVEL, else info', () => {
+    expect(loadConfig({}).logLevel).toBe('info');
+    expect(loadConfig({ RHEO_LOG_LEVEL: 'debug' }).logLevel).toBe('debug');
+    expect(() => loadConfig({ RHEO_LOG_LEVEL: 'loud' })).toThrow(/RHEO_LOG_LEVEL/);
   });
 
   it('treats empty variables as unset', () => {
@@ -52,3 +71,13 @@ describe('loadConfig', () => {
     expect(JSON.stringify(describeConfig(config))).not.toContain('hunter2');
   });
 });
+
+function configErrorOf(fn: () => unknown): RheoError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof RheoError) return error;
+    throw error;
+  }
+  throw new Error('expected a RheoError');
+}
