@@ -20,7 +20,7 @@ import {
   pointInTimeSql,
   rowFromTuple,
   tableName,
-  tsvRow,
+  tsvRows,
 } from './sql.ts';
 import { checkQuery, type OfflinePlan, type OfflineStore, type PointInTimeQuery, selectFeatures } from './store.ts';
 
@@ -102,8 +102,7 @@ export class ClickHouseOfflineStore implements OfflineStore {
     if (rows.length === 0) return;
     try {
       // TabSeparated: far cheaper than JSON for ClickHouse to parse and for us to build.
-      let text = '';
-      for (const row of rows) text += tsvRow(group, row);
+      const text = tsvRows(group, rows);
       await this.client.insert({
         table: ident(`${this.database}.${this.table(group)}`).text,
         columns: insertColumns(group) as [string, ...string[]],

@@ -131,24 +131,42 @@ export function tsvValue(value: FeatureValue): string {
   return value.replace(/[\\\t\n\r\0]/g, (ch) => TSV_ESCAPES[ch] as string);
 }
 
-let lastSecond = Number.NaN;
-let lastDateTime = '';
-
-/** `YYYY-MM-DD hh:mm:ss` (UTC) of epoch ms; consecutive rows mostly share a second, so the last one is remembered. */
+/** `YYYY-MM-DD hh:mm:ss` (UTC) of epoch ms. */
 export function dateTimeText(ms: number): string {
-  const second = Math.floor(ms / 1000);
-  if (second !== lastSecond) {
-    lastSecond = second;
-    lastDateTime = new Date(second * 1000).toISOString().slice(0, 19).replace('T', ' ');
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+/**
+ * `dateTimeText` for the rows of one batch: consecutive rows mostly share a second, so the last
+ * one is remembered. Instance state, one per batch, so nothing is shared between writers.
+ */
+export class DateTimeTexts {
+  private second = Number.NaN;
+  private text = '';
+
+  of(ms: number): string {
+    const second = Math.floor(ms / 1000);
+    if (second !== this.second) {
+      this.second = second;
+      this.text = dateTimeText(ms);
+    }
+    return this.text;
   }
-  return lastDateTime;
 }
 
 /** One TabSeparated line of a row, columns as `insertColumns`. Data, not SQL: nothing here is parsed as a query. */
-export function tsvRow(group: FeatureGroupDecl, row: FeatureRow): string {
-  let line = `${tsvValue(row.entityId)}\t${dateTimeText(row.eventTime)}\t${row.eventTime}\t${row.createdTime}\t${tsvValue(row.eventId)}`;
+export function tsvRow(group: FeatureGroupDecl, row: FeatureRow, dates: DateTimeTexts = new DateTimeTexts()): string {
+  let line = `${tsvValue(row.entityId)}\t${dates.of(row.eventTime)}\t${row.eventTime}\t${row.createdTime}\t${tsvValue(row.eventId)}`;
   for (const feature of group.features) line += `\t${tsvValue(row.values[feature.name] ?? null)}`;
   return `${line}\n`;
+}
+
+/** The TabSeparated text of a batch of rows. */
+export function tsvRows(group: FeatureGroupDecl, rows: readonly FeatureRow[]): string {
+  const dates = new DateTimeTexts();
+  let text = '';
+  for (const row of rows) text += tsvRow(group, row, dates);
+  return text;
 }
 
 /** The tuple every query returns per entity: (event_time_ms, created_time_ms, event_id, features...). */

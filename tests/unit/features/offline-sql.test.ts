@@ -4,6 +4,8 @@ import {
   addColumnSql,
   columnType,
   createTableSql,
+  DateTimeTexts,
+  dateTimeText,
   fromColumn,
   insertColumns,
   latestSql,
@@ -13,6 +15,7 @@ import {
   rowFromTuple,
   tableName,
   tsvRow,
+  tsvRows,
   tsvValue,
 } from '../../../features/offline/sql.ts';
 import { featureGroupSchema } from '../../../schemas/index.ts';
@@ -209,5 +212,15 @@ describe('explaining an incompatible declaration change', () => {
       ],
     });
     expect(explainSchemaChange(before, compatible)).toEqual([]);
+  });
+
+  it('formats date-times per batch, remembering only within one batch', () => {
+    const dates = new DateTimeTexts();
+    expect(dates.of(Date.UTC(2026, 0, 2, 3, 4, 5, 100))).toBe('2026-01-02 03:04:05');
+    expect(dates.of(Date.UTC(2026, 0, 2, 3, 4, 5, 900))).toBe('2026-01-02 03:04:05');
+    expect(dates.of(Date.UTC(2026, 0, 2, 3, 4, 6))).toBe('2026-01-02 03:04:06');
+    expect(dateTimeText(Date.UTC(1999, 11, 31, 23, 59, 59, 999))).toBe('1999-12-31 23:59:59');
+    const rows = [0, 1, 1_000, 2_500].map((ms) => row('e', Date.UTC(2026, 0, 1) + ms));
+    expect(tsvRows(group, rows)).toBe(rows.map((r) => tsvRow(group, r)).join(''));
   });
 });
