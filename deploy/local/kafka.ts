@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { localPortsFrom } from '../../kernel/config.ts';
 import { createAdmin, createKafka } from '../../kernel/kafka.ts';
 import { run } from './fetch.ts';
-import { ensureJava } from './java.ts';
 import type { StackLayout } from './layout.ts';
 import type { LocalService, ServiceContext } from './service.ts';
 
@@ -233,10 +232,7 @@ export function kafkaServices(ctx: ServiceContext): LocalService[] {
   // Shared by the nodes: jars and cluster id once for the cluster, then each node formats its own storage.
   const prepareCluster = () => {
     prepared ??= (async () => {
-      [java, libs] = await Promise.all([
-        ensureJava(layout, 17, ctx.progress),
-        ensureKafkaLibs(layout, KAFKA_VERSION, ctx.progress),
-      ]);
+      [java, libs] = await Promise.all([ctx.java.ensure(17, ctx.progress), ensureKafkaLibs(layout, KAFKA_VERSION, ctx.progress)]);
       await mkdir(clusterDir, { recursive: true });
       const idFile = join(clusterDir, 'cluster.id');
       if (!existsSync(idFile)) await writeFile(idFile, `${newClusterId()}\n`);

@@ -10,7 +10,6 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { localPortsFrom } from '../../kernel/config.ts';
 import { download, httpGet, MAVEN_CENTRAL, mavenSha1, run } from './fetch.ts';
-import { ensureJava } from './java.ts';
 import type { StackLayout } from './layout.ts';
 import type { LocalService, ServiceContext } from './service.ts';
 
@@ -86,7 +85,7 @@ export function registryService(ctx: ServiceContext): LocalService {
     stopGraceMs: 20_000,
     async prepare() {
       [java, home] = await Promise.all([
-        ensureJava(layout, 21, ctx.progress),
+        ctx.java.ensure(21, ctx.progress),
         ensureApicurio(layout, APICURIO_VERSION, ctx.progress),
       ]);
       await mkdir(dataDir, { recursive: true });

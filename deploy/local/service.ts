@@ -1,4 +1,5 @@
 /** The shape each local service (a Kafka node, the registry, Redis, ClickHouse) has for the stack to run it. */
+import type { JavaRuntimes } from './java.ts';
 import type { StackLayout } from './layout.ts';
 import type { LaunchSpec } from './process.ts';
 
@@ -32,5 +33,7 @@ export interface LocalService {
 export interface ServiceContext {
   layout: StackLayout;
   brokers: 1 | 3;
+  /** Shared by the services of one operation, so a runtime is resolved (and fetched) once. */
+  java: JavaRuntimes;
   progress(line: string): void;
 }

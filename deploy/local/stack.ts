@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { localPortsFrom, stackDirFrom } from '../../kernel/config.ts';
 import { CLICKHOUSE_DATABASE, clickhouseService, clickhouseUrl } from './clickhouse.ts';
+import { JavaRuntimes } from './java.ts';
 import { brokerList, kafkaServices } from './kafka.ts';
 import { pidFile, type StackLayout, stackLayout } from './layout.ts';
 import {
@@ -93,7 +94,7 @@ export async function stackUp(opts: StackUpOptions = {}): Promise<StackUpResult>
         `the stack is running with ${runningMode} Kafka broker${runningMode > 1 ? 's' : ''}; run \`rheo stack down\` first to switch to ${brokers}`,
       );
     }
-    const ctx: ServiceContext = { layout, brokers, progress };
+    const ctx: ServiceContext = { layout, brokers, java: new JavaRuntimes(layout), progress };
     const services = stackServices(ctx);
     const records = new Map<string, PidRecord>();
     for (const service of services) {
@@ -219,7 +220,7 @@ export async function stackStatus(opts: { stackDir?: string } = {}): Promise<Sta
   const layout = stackLayout(opts.stackDir);
   const state = await readState(layout);
   const brokers = (await runningKafkaMode(layout, state)) ?? state?.brokers ?? 1;
-  const services = stackServices({ layout, brokers, progress: () => {} });
+  const services = stackServices({ layout, brokers, java: new JavaRuntimes(layout), progress: () => {} });
   return collectStatus(layout, brokers, services);
 }
 
