@@ -4,7 +4,7 @@
  * rheo stack env` prints the same values). Components declare their own schemas the same way.
  * Secrets are kept out of `describeConfig` so they never reach a log.
  */
-import { type LOG_LEVELS, LOG_SETTINGS } from './log.ts';
+import { DEFAULT_LOG_LEVEL, LOG_SETTINGS, type LogLevel } from './log.ts';
 import {
   bool,
   configInvalid,
@@ -150,7 +150,7 @@ export interface RheoConfig {
   registry: { url: string; auth?: { username: string; password: string } };
   redis: { url: string };
   clickhouse: { url: string; database: string; username: string; password: string };
-  logLevel: (typeof LOG_LEVELS)[number];
+  logLevel: LogLevel;
   stackDir: string;
 }
 
@@ -201,7 +201,7 @@ export function loadConfig(env: Environment = processEnvironment()): RheoConfig 
       username: e.RHEO_CLICKHOUSE_USERNAME,
       password: e.RHEO_CLICKHOUSE_PASSWORD,
     },
-    logLevel: e.RHEO_LOG_LEVEL ?? 'info',
+    logLevel: e.RHEO_LOG_LEVEL ?? DEFAULT_LOG_LEVEL,
     stackDir: e.RHEO_STACK_DIR,
   };
 }

@@ -22,16 +22,19 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** The level of services when `RHEO_LOG_LEVEL` is unset. */
+export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
+
 export const LOG_SETTINGS = {
   // Optional rather than defaulted: a CLI command quieter than a service passes its own fallback.
   RHEO_LOG_LEVEL: optional(oneOf(LOG_LEVELS), {
     description: 'pino level; logs are JSON on stderr, secrets redacted',
-    documentedDefault: 'info',
+    documentedDefault: DEFAULT_LOG_LEVEL,
   }),
 } as const;
 
 /** `RHEO_LOG_LEVEL` when set, else `fallback` (services use `info`; CLI commands pass a quieter one). */
-export function logLevel(fallback: LogLevel = 'info', env: Environment = processEnvironment()): LogLevel {
+export function logLevel(fallback: LogLevel = DEFAULT_LOG_LEVEL, env: Environment = processEnvironment()): LogLevel {
   return load(LOG_SETTINGS, env).RHEO_LOG_LEVEL ?? fallback;
 }
 

@@ -31,7 +31,7 @@ async function sum(registry: Registry, name: string): Promise<number> {
 }
 
 const config = loadConfig();
-const logger = createLogger('bench-drift', { level: env.RHEO_LOG_LEVEL ?? 'error' });
+const logger = createLogger('bench-drift', { defaultLevel: 'error' });
 const metrics = createRegistry('bench-drift', { defaultMetrics: false });
 const windowMs = Number(env.WINDOW_MS ?? 60_000);
 const processor = await createDriftProcessor(

@@ -22,7 +22,7 @@ import { createMaterializer } from '../../processors/materializer/index.ts';
 
 const env = process.env;
 const config = loadConfig();
-const logger = createLogger('bench-materializer', { level: env.RHEO_LOG_LEVEL ?? 'warn' });
+const logger = createLogger('bench-materializer', { defaultLevel: 'warn' });
 const metrics = createRegistry('bench-materializer', { defaultMetrics: false });
 const liveAfter = Number(env.LIVE_AFTER ?? Number.POSITIVE_INFINITY);
 const visibility: number[] = [];
