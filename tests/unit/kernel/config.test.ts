@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { describeConfig, loadConfig, localPorts, localPortsFrom } from '../../../kernel/config.ts';
-import { RheoError } from '../../../kernel/errors.ts';
 
 describe('loadConfig', () => {
   it('defaults to the local stack on loopback', () => {
@@ -31,8 +30,7 @@ describe('loadConfig', () => {
     ).toThrowError(
       /RHEO_KAFKA_SSL[\s\S]*RHEO_SCHEMA_REGISTRY_URL[\s\S]*RHEO_CLICKHOUSE_DATABASE|RHEO_KAFKA_SSL[\s\S]*RHEO_CLICKHOUSE_DATABASE/,
     );
-    expect(() => loadConfig({ RHEO_KAFKA_SSL: 'maybe' })).toThrow(RheoError);
-    expect(configErrorOf(() => loadConfig({ RHEO_KAFKA_SSL: 'maybe' })).code).toBe('CONFIG_INVALID');
+    expect(() => loadConfig({ RHEO_KAFKA_SSL: 'maybe' })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
   });
 
   it('requires credentials when a SASL mechanism is set', () => {
@@ -71,13 +69,3 @@ describe('loadConfig', () => {
     expect(JSON.stringify(describeConfig(config))).not.toContain('hunter2');
   });
 });
-
-function configErrorOf(fn: () => unknown): RheoError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof RheoError) return error;
-    throw error;
-  }
-  throw new Error('expected a RheoError');
-}
