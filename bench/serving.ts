@@ -8,8 +8,8 @@
  *    gateway/bare ratio.
  * 2. Streaming scorer: N PredictionRequests pre-produced to `predictions.requests`; the scorer (the
  *    shared runner, micro-batched ONNX, idempotent acks=all producer) consumes them from a fresh
- *    group: events/s end to end (offsets committed after predictions are acknowledged), next to a raw
- *    kafkajs consumer reading the same range (no decoding).
+ *    group: events/s end to end (offsets committed after predictions are acknowledged), next to the
+ *    topic reader reading the same range raw (no decoding).
  * 3. Hot swap: time from a registry event (promotion / rollback) being acknowledged by Kafka to the
  *    gateway child answering with the new version.
  */
@@ -22,9 +22,10 @@ import { seededRandom } from '../examples/fraud/generator.ts';
 import { loadServingSettings, openArtifactStore } from '../gateway/settings.ts';
 import { defineArgs, parseArgs } from '../kernel/args.ts';
 import { loadConfig } from '../kernel/config.ts';
-import { createAdmin, createConsumer, createKafka, createProducer } from '../kernel/kafka.ts';
+import { createAdmin, createKafka, createProducer } from '../kernel/kafka.ts';
 import { createLogger } from '../kernel/log.ts';
 import { createRegistry } from '../kernel/metrics.ts';
+import { readTopic } from '../kernel/topic-reader.ts';
 import { createScorer } from '../processors/scorer/index.ts';
 import { RegistryClient } from '../registry/client.ts';
 import { CONTRACTS, type PredictionRequestInput, SchemaCodec } from '../schemas/index.ts';
@@ -217,33 +218,22 @@ export async function run(args: string[]): Promise<void> {
   const startAt = (groupId: string) =>
     admin.setOffsets({ groupId, topic, partitions: before.map((b) => ({ partition: b.partition, offset: b.high })) });
 
-  // Raw consume rate: kafkajs, same range, no decoding.
-  const rawGroup = `bench.raw.${randomUUID()}`;
-  await startAt(rawGroup);
-  const raw = createConsumer(kafka, { groupId: rawGroup, maxBytesPerPartition: 1024 * 1024, maxWaitTimeInMs: 100 });
-  await raw.connect();
-  await raw.subscribe({ topics: [topic] });
+  // Raw consume rate: the topic reader over the same range, no decoding.
   let rawCount = 0;
-  let rawDone = 0;
-  const remaining = new Map(target);
-  // Both rates are measured from run() to the last record, group join included, over the same records.
+  // Both rates are measured from the start of consumption to the last record, group join included, over the same records.
   const rawStarted = performance.now();
-  await new Promise<void>((resolve) => {
-    void raw.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        rawCount += batch.messages.length;
-        const last = batch.messages.at(-1);
-        if (last && BigInt(last.offset) + 1n >= (target.get(batch.partition) ?? 0n)) remaining.delete(batch.partition);
-        if (remaining.size === 0 && !rawDone) {
-          rawDone = performance.now();
-          resolve();
-        }
-      },
-    });
-    for (const b of before) if (BigInt(b.high) >= (target.get(b.partition) ?? 0n)) remaining.delete(b.partition);
+  await readTopic({
+    kafka,
+    topic,
+    groupPrefix: 'bench.raw',
+    ranges: Object.fromEntries(before.map((b) => [b.partition, { from: BigInt(b.high), to: target.get(b.partition) ?? 0n }])),
+    decode: (message) => message.value,
+    poison: { kind: 'fail' },
+    onChunk: ({ consumed }) => {
+      rawCount += consumed;
+    },
   });
-  await raw.disconnect();
+  const rawDone = performance.now();
   const rawRate = rawCount / ((rawDone - rawStarted) / 1000);
 
   // The streaming scorer, from the same start offsets, until its committed offsets reach the end.

@@ -5,11 +5,10 @@
  * its listeners. It commits nothing: each instance reads the whole log, which is what makes the
  * state a pure function of the log.
  */
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import { errorMessage } from '../kernel/errors.ts';
-import { type Consumer, createAdmin, createConsumer, type Kafka } from '../kernel/kafka.ts';
+import type { Kafka, KafkaMessage } from '../kernel/kafka.ts';
 import type { Logger } from '../kernel/log.ts';
+import { type TopicChunk, TopicFollower } from '../kernel/topic-reader.ts';
 import { CONTRACTS, type ModelLifecycleEvent, type SchemaCodec } from '../schemas/index.ts';
 import { TOPICS } from '../topics/catalogue.ts';
 import { applyEvent } from './fold.ts';
@@ -22,7 +21,7 @@ export interface FollowerOptions {
   codec: SchemaCodec;
   logger: Logger;
   policy?: RegistryPolicy;
-  /** Consumer group id prefix; a unique suffix is added per instance. */
+  /** Consumer group id prefix of the reader's throwaway group; a unique suffix is added per instance. */
   groupPrefix?: string;
 }
 
@@ -31,13 +30,12 @@ export class RegistryFollower {
   readonly #codec: SchemaCodec;
   readonly #log: Logger;
   readonly #policy: RegistryPolicy;
-  readonly #groupId: string;
+  readonly #groupPrefix: string;
   readonly #listeners = new Set<StateListener>();
-  #consumer: Consumer | undefined;
+  #reader: TopicFollower<ModelLifecycleEvent | undefined> | undefined;
   #state: RegistryState = emptyState();
   /** Offset of the next record to read. */
   #position = 0n;
-  #endAtStart = 0n;
   #caughtUp = false;
   #caughtUpWaiters: Array<() => void> = [];
   #undecodable = 0;
@@ -47,7 +45,7 @@ export class RegistryFollower {
     this.#codec = options.codec;
     this.#log = options.logger.child({ component: 'registry-follower' });
     this.#policy = options.policy ?? DEFAULT_POLICY;
-    this.#groupId = `${options.groupPrefix ?? 'rheo.registry-follower'}.${hostname()}.${process.pid}.${randomUUID().slice(0, 8)}`;
+    this.#groupPrefix = options.groupPrefix ?? 'rheo.registry-follower';
   }
 
   get state(): RegistryState {
@@ -74,57 +72,45 @@ export class RegistryFollower {
 
   /** Connects and starts reading from offset 0; resolves once the consumer runs (not once caught up). */
   async start(): Promise<void> {
-    const admin = createAdmin(this.#kafka);
-    await admin.connect();
-    try {
-      const offsets = await admin.fetchTopicOffsets(TOPICS.modelsLifecycle.name);
-      this.#endAtStart = BigInt(offsets.find((o) => o.partition === 0)?.high ?? '0');
-    } finally {
-      await admin.disconnect();
-    }
-    if (this.#endAtStart === 0n) this.#markCaughtUp();
-    const consumer = createConsumer(this.#kafka, {
-      groupId: this.#groupId,
-      maxWaitTimeInMs: 250,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5_000 },
-    });
-    this.#consumer = consumer;
-    await consumer.connect();
-    await consumer.subscribe({ topics: [TOPICS.modelsLifecycle.name], fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        const applied: ModelLifecycleEvent[] = [];
-        for (const message of batch.messages) {
-          const offset = BigInt(message.offset);
-          if (offset < this.#position) continue; // redelivered after a rejoin
-          this.#position = offset + 1n;
-          if (!message.value) continue;
-          let event: ModelLifecycleEvent;
-          try {
-            event = (await this.#codec.decode<ModelLifecycleEvent>(message.value, { reader: CONTRACTS.ModelLifecycleEvent.type }))
-              .value;
-          } catch (error) {
-            this.#undecodable++;
-            this.#log.error({ offset: message.offset, err: errorMessage(error) }, 'undecodable registry event skipped');
-            continue;
-          }
-          const before = this.#state;
-          this.#state = applyEvent(this.#state, event, this.#policy);
-          if (this.#state.ignored.length > before.ignored.length) {
-            this.#log.warn(
-              { event: event.event_id, type: event.event_type, reason: this.#state.ignored.at(-1)?.reason },
-              'registry event ignored by the fold',
-            );
-          }
-          applied.push(event);
-        }
-        if (!this.#caughtUp && this.#position >= this.#endAtStart) this.#markCaughtUp();
-        if (applied.length > 0) this.#notify(applied);
+    const topic = TOPICS.modelsLifecycle.name;
+    const reader = CONTRACTS.ModelLifecycleEvent.type;
+    this.#reader = await TopicFollower.start<ModelLifecycleEvent | undefined>({
+      kafka: this.#kafka,
+      topic,
+      groupPrefix: this.#groupPrefix,
+      // A restart (the gateway retries a failed start) resumes after what is already folded.
+      from: { 0: this.#position },
+      decode: async (message: KafkaMessage) =>
+        message.value ? (await this.#codec.decode<ModelLifecycleEvent>(message.value, { reader })).value : undefined,
+      poison: {
+        kind: 'skip',
+        report: ({ offset, error }) => {
+          this.#undecodable++;
+          this.#log.error({ offset: String(offset), err: errorMessage(error) }, 'undecodable registry event skipped');
+        },
       },
+      onChunk: (chunk) => this.#apply(chunk),
+      onCaughtUp: () => this.#markCaughtUp(),
+      onFailure: (error) => this.#log.error({ err: error }, 'registry follower stopped'),
     });
+  }
+
+  #apply(chunk: TopicChunk<ModelLifecycleEvent | undefined>): void {
+    const applied: ModelLifecycleEvent[] = [];
+    for (const { value: event } of chunk.records) {
+      if (!event) continue;
+      const before = this.#state;
+      this.#state = applyEvent(this.#state, event, this.#policy);
+      if (this.#state.ignored.length > before.ignored.length) {
+        this.#log.warn(
+          { event: event.event_id, type: event.event_type, reason: this.#state.ignored.at(-1)?.reason },
+          'registry event ignored by the fold',
+        );
+      }
+      applied.push(event);
+    }
+    this.#position = chunk.next;
+    if (applied.length > 0) this.#notify(applied);
   }
 
   #markCaughtUp(): void {
@@ -182,7 +168,7 @@ export class RegistryFollower {
   }
 
   async stop(): Promise<void> {
-    await this.#consumer?.disconnect().catch(() => undefined);
-    this.#consumer = undefined;
+    await this.#reader?.stop();
+    this.#reader = undefined;
   }
 }

@@ -4,8 +4,8 @@
  * the last committed checkpoint says exactly which rows' predictions are in Kafka: the job resumes
  * after them, and an aborted transaction's predictions are never seen by read_committed consumers.
  */
-import { randomUUID } from 'node:crypto';
-import { createConsumer, type Kafka } from '../../kernel/kafka.ts';
+import type { Kafka } from '../../kernel/kafka.ts';
+import { readTopic } from '../../kernel/topic-reader.ts';
 import { TOPICS } from '../../topics/catalogue.ts';
 
 export interface Checkpoint {
@@ -44,46 +44,18 @@ export function decodeCheckpoint(bytes: Buffer | null): Checkpoint | undefined {
 
 /** The last committed checkpoint of `job` (read_committed, so aborted transactions do not count). */
 export async function readCheckpoint(kafka: Kafka, job: string, timeoutMs = 30_000): Promise<Checkpoint | undefined> {
-  const topic = TOPICS.scoringCheckpoints.name;
-  const admin = kafka.admin();
-  await admin.connect();
-  let high: bigint;
-  try {
-    high = BigInt((await admin.fetchTopicOffsets(topic)).find((o) => o.partition === 0)?.high ?? '0');
-  } finally {
-    await admin.disconnect();
-  }
-  if (high === 0n) return undefined;
-  const consumer = createConsumer(kafka, { groupId: `rheo.batch-checkpoint-reader.${randomUUID()}`, maxWaitTimeInMs: 200 });
   let latest: Checkpoint | undefined;
-  try {
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`checkpoint topic not read within ${timeoutMs} ms`)), timeoutMs);
-      const finish = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      // Batches of only transaction markers never reach eachBatch; their end-of-batch event still tells the lag.
-      consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
-        if (BigInt(event.payload.lastOffset) >= high - 1n) finish();
-      });
-      consumer
-        .run({
-          autoCommit: false,
-          eachBatch: async ({ batch }) => {
-            for (const message of batch.messages) {
-              if (message.key?.toString() !== job) continue;
-              latest = decodeCheckpoint(message.value) ?? latest;
-            }
-            if (BigInt(batch.lastOffset()) >= high - 1n) finish();
-          },
-        })
-        .catch(reject);
-    });
-  } finally {
-    await consumer.disconnect();
-  }
+  await readTopic({
+    kafka,
+    topic: TOPICS.scoringCheckpoints.name,
+    groupPrefix: 'rheo.batch-checkpoint-reader',
+    timeoutMs,
+    // Other jobs' checkpoints are not decoded; an undecodable one of this job does not replace the last good one.
+    decode: (message) => (message.key?.toString() === job ? decodeCheckpoint(message.value) : undefined),
+    poison: { kind: 'fail' },
+    onChunk: ({ records }) => {
+      for (const { value } of records) latest = value ?? latest;
+    },
+  });
   return latest;
 }

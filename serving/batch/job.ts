@@ -12,8 +12,9 @@
 import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '../../kernel/clients.ts';
 import { errorMessage, RheoError } from '../../kernel/errors.ts';
-import { createConsumer, createProducer, type Kafka, type Producer } from '../../kernel/kafka.ts';
+import { createProducer, type Kafka, type Producer } from '../../kernel/kafka.ts';
 import type { Logger } from '../../kernel/log.ts';
+import { readTopic } from '../../kernel/topic-reader.ts';
 import { requireModel, resolveVersion } from '../../registry/queries.ts';
 import type { RegistryState } from '../../registry/types.ts';
 import {
@@ -328,7 +329,61 @@ async function readRange(
   commit: Commit,
   job: string,
 ): Promise<void> {
-  const admin = deps.kafka.admin();
+  // The job's bounds are fixed at its first start (stored in the checkpoint); a resumed job reuses them.
+  const bounds = await rangeBounds(deps.kafka, source, checkpoint);
+  if (checkpoint.source.kind === 'range') {
+    for (const [p, b] of bounds) checkpoint.source.ranges[String(p)] = { from: String(b.from), to: String(b.to) };
+  }
+  result.total = [...bounds.values()].reduce((sum, b) => sum + Number(b.to - b.from), 0);
+  const ranges = Object.fromEntries(
+    [...bounds].map(([p, b]) => [p, { from: BigInt(checkpoint.positions[String(p)] ?? b.from), to: b.to }]),
+  );
+  const reader = CONTRACTS.PredictionRequest.type;
+  const summary = await readTopic<PredictionRequest>({
+    kafka: deps.kafka,
+    topic: source.topic,
+    groupPrefix: `rheo.batch-reader.${job}`,
+    ranges,
+    maxChunk: batchSize,
+    maxWaitTimeInMs: 500,
+    decode: async (message) => (await deps.codec.decode<PredictionRequest>(message.value ?? new Uint8Array(), { reader })).value,
+    poison: {
+      kind: 'skip',
+      report: ({ offset, error }) => {
+        result.skipped++;
+        if (result.skippedReasons.length < 5) result.skippedReasons.push(`offset ${offset}: ${errorMessage(error)}`);
+      },
+    },
+    onChunk: async ({ partition, records, consumed, next, heartbeat }) => {
+      const rows: Instance[] = [];
+      for (const { value: request } of records) {
+        if (request.model_name !== model) {
+          result.skipped++;
+          continue;
+        }
+        rows.push({
+          entityId: request.entity_id,
+          inputs: request.inputs,
+          requestTime: request.event_time,
+          requestId: request.event_id,
+          ids: deterministicIds(`batch:${job}:${request.event_id}`),
+        });
+      }
+      await commit(rows, { [String(partition)]: String(next) }, false, consumed);
+      await heartbeat();
+    },
+  });
+  // The last commit marks the job complete, at each partition's end (possibly with no rows left).
+  await commit([], Object.fromEntries([...summary.positions].map(([p, offset]) => [String(p), String(offset)])), true, 0);
+}
+
+/** Offsets [from, to) per partition: as stored by the job's first start, else as asked, else the whole topic now. */
+async function rangeBounds(
+  kafka: Kafka,
+  source: Extract<BatchSource, { kind: 'range' }>,
+  checkpoint: Checkpoint,
+): Promise<Map<number, { from: bigint; to: bigint }>> {
+  const admin = kafka.admin();
   await admin.connect();
   const bounds = new Map<number, { from: bigint; to: bigint }>();
   try {
@@ -344,83 +399,5 @@ async function readRange(
   } finally {
     await admin.disconnect();
   }
-  if (checkpoint.source.kind === 'range') {
-    for (const [p, b] of bounds) checkpoint.source.ranges[String(p)] = { from: String(b.from), to: String(b.to) };
-  }
-  result.total = [...bounds.values()].reduce((sum, b) => sum + Number(b.to - b.from), 0);
-  const start = new Map([...bounds].map(([p, b]) => [p, BigInt(checkpoint.positions[String(p)] ?? b.from)]));
-  const remaining = [...bounds].filter(([p, b]) => (start.get(p) as bigint) < b.to);
-  if (remaining.length === 0) {
-    await commit([], {}, true);
-    return;
-  }
-  const codec = deps.codec;
-  const reader = CONTRACTS.PredictionRequest.type;
-  const consumer = createConsumer(deps.kafka, { groupId: `rheo.batch-reader.${job}.${Date.now()}`, maxWaitTimeInMs: 500 });
-  const open = new Set(remaining.map(([p]) => p));
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics: [source.topic], fromBeginning: true });
-    consumer.on(consumer.events.GROUP_JOIN, () => {
-      for (const [p] of remaining) consumer.seek({ topic: source.topic, partition: p, offset: String(start.get(p)) });
-    });
-    await new Promise<void>((resolve, reject) => {
-      consumer
-        .run({
-          autoCommit: false,
-          partitionsConsumedConcurrently: 1,
-          eachBatch: async ({ batch, heartbeat }) => {
-            const b = bounds.get(batch.partition);
-            if (!b || !open.has(batch.partition)) return;
-            const startAt = start.get(batch.partition) as bigint;
-            let rows: Instance[] = [];
-            let read = 0;
-            let next = startAt;
-            const flush = async (last: boolean) => {
-              const isLast = last && open.size === 1;
-              await commit(rows, { [String(batch.partition)]: String(next) }, isLast, read);
-              start.set(batch.partition, next);
-              rows = [];
-              read = 0;
-              await heartbeat();
-            };
-            for (const message of batch.messages) {
-              const offset = BigInt(message.offset);
-              if (offset < startAt) continue;
-              if (offset >= b.to) break;
-              next = offset + 1n;
-              read++;
-              let request: PredictionRequest | undefined;
-              try {
-                request = (await codec.decode<PredictionRequest>(message.value ?? new Uint8Array(), { reader })).value;
-              } catch (error) {
-                result.skipped++;
-                if (result.skippedReasons.length < 5)
-                  result.skippedReasons.push(`offset ${message.offset}: ${errorMessage(error)}`);
-              }
-              if (request && request.model_name === model) {
-                rows.push({
-                  entityId: request.entity_id,
-                  inputs: request.inputs,
-                  requestTime: request.event_time,
-                  requestId: request.event_id,
-                  ids: deterministicIds(`batch:${job}:${request.event_id}`),
-                });
-              } else if (request) result.skipped++;
-              if (rows.length >= batchSize) await flush(false);
-            }
-            // Offsets past the last record can be transaction markers, which are never delivered.
-            const finished = next >= b.to || BigInt(batch.lastOffset()) >= b.to - 1n;
-            if (read > 0 || finished) await flush(finished);
-            if (finished) {
-              open.delete(batch.partition);
-              if (open.size === 0) resolve();
-            }
-          },
-        })
-        .catch(reject);
-    });
-  } finally {
-    await consumer.disconnect();
-  }
+  return bounds;
 }
