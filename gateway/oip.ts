@@ -7,7 +7,7 @@
  * `<request id>:<row>`. Readiness answers 200 for true and 400 for false, as the protocol says.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { RheoError } from '../kernel/errors.ts';
+import { RheoError, rheoError } from '../kernel/errors.ts';
 import { resolveVersion, sortedVersions } from '../registry/queries.ts';
 import type { ModelState } from '../registry/types.ts';
 import type { FeatureValues, Instance, Scored } from '../serving/scoring.ts';
@@ -143,7 +143,7 @@ export async function oipRoutes(app: FastifyInstance): Promise<void> {
   const tags = ['open inference protocol v2'];
   const model = (name: string): ModelState => {
     const m = follower.state.models.get(name);
-    if (!m) throw new RheoError('MODEL_NOT_FOUND', `model ${name} is not registered`);
+    if (!m) throw rheoError('MODEL_NOT_FOUND', { subject: `model ${name}` });
     return m;
   };
 

@@ -95,6 +95,7 @@ export const ERROR_CATALOGUE = {
     status: 404,
     retriable: false,
     description: 'The named model, version or alias is not in the registry.',
+    template: '{subject} is not registered',
   },
   ILLEGAL_TRANSITION: {
     status: 409,
@@ -212,7 +213,10 @@ export class RheoError extends Error {
   }
 }
 
-/** A RheoError of a templated code, its message filled in from `params` (which are also its details). */
+/**
+ * A RheoError of a templated code, its message filled in from `params`. The params are not copied
+ * into `details` (which the gateway answers with); pass `details` for what a client should see.
+ */
 export function rheoError<C extends TemplatedCode>(
   code: C,
   params: TemplateParams<C>,
@@ -221,7 +225,7 @@ export function rheoError<C extends TemplatedCode>(
   const template: string = ERROR_CATALOGUE[code].template;
   const values: Record<string, string | number> = params;
   const message = template.replace(/\{(\w+)\}/g, (placeholder, name: string) => String(values[name] ?? placeholder));
-  return new RheoError(code, message, { ...options, details: { ...values, ...options.details } });
+  return new RheoError(code, message, options);
 }
 
 /**

@@ -4,7 +4,7 @@
  * checked by folding them onto the caller's state with the same rules every reader applies.
  */
 import { randomUUID } from 'node:crypto';
-import { RheoError } from '../kernel/errors.ts';
+import { RheoError, rheoError } from '../kernel/errors.ts';
 import type { ChecklistItem, ModelLifecycleEvent, ModelVersionRegistered, TrafficPolicy } from '../schemas/index.ts';
 import { applyEvent } from './fold.ts';
 import { checkEvent, refusalCode } from './rules.ts';
@@ -76,12 +76,12 @@ export function decide(state: RegistryState, command: RegistryCommand, options: 
   });
   const model = state.models.get(command.model);
   const needModel = (): ModelState => {
-    if (!model) throw new RheoError('MODEL_NOT_FOUND', `model ${command.model} is not registered`);
+    if (!model) throw rheoError('MODEL_NOT_FOUND', { subject: `model ${command.model}` });
     return model;
   };
   const needVersion = (version: string) => {
     const v = needModel().versions.get(version);
-    if (!v) throw new RheoError('MODEL_NOT_FOUND', `${command.model}@${version} is not registered`);
+    if (!v) throw rheoError('MODEL_NOT_FOUND', { subject: `${command.model}@${version}` });
     return v;
   };
 
@@ -214,7 +214,7 @@ function findRequest(model: ModelState, requestId: string | undefined, version: 
     return request;
   }
   if (!version) throw new RheoError('BAD_REQUEST', 'name the request (request id) or the version whose pending request it is');
-  if (!model.versions.has(version)) throw new RheoError('MODEL_NOT_FOUND', `${model.name}@${version} is not registered`);
+  if (!model.versions.has(version)) throw rheoError('MODEL_NOT_FOUND', { subject: `${model.name}@${version}` });
   const pending = [...model.requests.values()].filter((r) => r.version === version && r.status === 'PENDING');
   if (pending.length === 0)
     throw new RheoError('ILLEGAL_TRANSITION', `${model.name}@${version} has no pending transition request`);

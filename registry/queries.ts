@@ -1,5 +1,5 @@
 /** Questions answered from the folded state: who was in production when, what a name points to, summaries for the CLI and gateway. */
-import { RheoError } from '../kernel/errors.ts';
+import { rheoError } from '../kernel/errors.ts';
 import { compareSemver, isSemver } from './rules.ts';
 import type { ModelState, ProductionPeriod, RegistryState, VersionState } from './types.ts';
 
@@ -12,7 +12,7 @@ export function productionAt(state: RegistryState, model: string, t: number): Pr
 
 export function requireModel(state: RegistryState, name: string): ModelState {
   const model = state.models.get(name);
-  if (!model) throw new RheoError('MODEL_NOT_FOUND', `model ${name} is not registered`);
+  if (!model) throw rheoError('MODEL_NOT_FOUND', { subject: `model ${name}` });
   return model;
 }
 
@@ -27,7 +27,7 @@ export function resolveVersion(model: ModelState, ref: string): VersionState {
   else if (ref === 'latest') version = sortedVersions(model).at(-1)?.version;
   else version = model.aliases.get(ref);
   const found = version === undefined ? undefined : model.versions.get(version);
-  if (!found) throw new RheoError('MODEL_NOT_FOUND', `${model.name}@${ref} is not registered`);
+  if (!found) throw rheoError('MODEL_NOT_FOUND', { subject: `${model.name}@${ref}` });
   return found;
 }
 

@@ -19,7 +19,7 @@
  * yield the very same events.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { RheoError } from '../kernel/errors.ts';
+import { RheoError, rheoError } from '../kernel/errors.ts';
 import type { ModelInput, PredictionInput, PredictionSource, ServingVariant } from '../schemas/index.ts';
 import type { ModelHost } from './host/host.ts';
 import type { LoadedModel, OutputLayout } from './host/session.ts';
@@ -175,7 +175,7 @@ async function routeInstances(host: ModelHost, instances: readonly Instance[], o
 /** Why `model` cannot be routed here, in the words a caller can act on. */
 function notServing(host: ModelHost, model: string): RheoError {
   const known = host.state?.models.get(model);
-  if (!known) return new RheoError('MODEL_NOT_FOUND', `model ${model} is not registered`);
+  if (!known) return rheoError('MODEL_NOT_FOUND', { subject: `model ${model}` });
   if (!host.serves(model)) return new RheoError('MODEL_NOT_SERVING', `model ${model} is not served by this instance`);
   if (known.traffic.production_version === null)
     return new RheoError('MODEL_NOT_SERVING', `model ${model} has no production version; pin a version or promote one`);

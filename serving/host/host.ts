@@ -9,7 +9,7 @@
  * previous table keeps serving, and the load is retried after `retryDelayMs`. Sessions no table
  * needs are evicted least-recently-used beyond `maxSessions`.
  */
-import { errorMessage, RheoError } from '../../kernel/errors.ts';
+import { errorMessage, RheoError, rheoError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/log.ts';
 import type { Registry } from '../../kernel/metrics.ts';
 import { resolveVersion } from '../../registry/queries.ts';
@@ -148,7 +148,7 @@ export class ModelHost {
   async version(model: string, ref: string): Promise<LoadedModel> {
     const state = this.#state;
     const m = state?.models.get(model);
-    if (!m) throw new RheoError('MODEL_NOT_FOUND', `model ${model} is not registered`);
+    if (!m) throw rheoError('MODEL_NOT_FOUND', { subject: `model ${model}` });
     if (!this.#serves(model)) throw new RheoError('MODEL_NOT_SERVING', `model ${model} is not served by this instance`);
     const v = resolveVersion(m, ref);
     return this.#ensure(model, v.version, v.spec);
