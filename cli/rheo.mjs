@@ -1,26 +1,7 @@
 #!/usr/bin/env node
-// Entry shim for `npx rheo`: it may be started by any Node on PATH, so it re-runs the TypeScript
-// CLI on the Node 24 the project pins (node_modules/node), which strips types natively.
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// Entry shim for `npx rheo` (package.json `bin`): npm may start it with any Node on PATH, so it runs the
+// CLI on the Node 24 the package pins (its dependency `node`): the TypeScript source in a checkout, the
+// compiled dist/ when installed. Signals are forwarded and the shim exits as the CLI did (cli/launch.mjs).
+import { launch } from './launch.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const main = join(root, 'cli', 'main.ts');
-const pinned = join(root, 'node_modules', 'node', 'bin', 'node');
-const major = Number(process.versions.node.split('.')[0]);
-const node = major >= 24 ? process.execPath : pinned;
-if (node === pinned && !existsSync(pinned)) {
-  process.stderr.write('rheo: Node 24 is not installed in this project yet; run `npm install` (or `npm run demo`) first\n');
-  process.exit(1);
-}
-// kafkajs 2.2.4 schedules a negative timeout (treated as 1 ms) and Node 24 warns once per process: noise, not a fault.
-const result = spawnSync(node, ['--disable-warning=TimeoutNegativeWarning', main, ...process.argv.slice(2)], {
-  stdio: 'inherit',
-});
-if (result.error) {
-  process.stderr.write(`rheo: ${result.error.message}\n`);
-  process.exit(1);
-}
-process.exit(result.status ?? (result.signal ? 128 : 1));
+await launch(import.meta.url, process.argv.slice(2));

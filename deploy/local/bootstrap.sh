@@ -10,14 +10,20 @@ cd "$root"
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
 # --- node_modules ------------------------------------------------------------------------------
+# Only in a checkout: an installed Rheo ships this script under node_modules/rheo/dist/, where there
+# is no package.json and its node_modules are the user's to manage.
 need_npm=
-if [ ! -d node_modules ] || [ ! -x node_modules/node/bin/node ]; then
+if [ ! -f package.json ]; then
+  :
+elif [ ! -d node_modules ] || [ ! -x node_modules/node/bin/node ]; then
   need_npm=1
 elif [ -f package-lock.json ] && [ package-lock.json -nt node_modules/.package-lock.json ]; then
   need_npm=1
 fi
 if [ -n "$need_npm" ]; then
-  export ONNXRUNTIME_NODE_INSTALL_CUDA=skip
+  # onnxruntime-node would otherwise download CUDA providers at install on linux/x64; we serve on CPU.
+  # Its install script reads the variable (an .npmrc key for it makes npm warn "Unknown project config").
+  export ONNXRUNTIME_NODE_INSTALL=skip
   # `npm install`, not `npm ci`: npm 11 leaves other platforms' optional packages (biome's
   # @biomejs/cli-*) out of the lock, and `npm ci` then refuses the lock. `npm install` still
   # installs the locked versions.

@@ -1,0 +1,31 @@
+/** The public entry (rheo.ts): the package version, and the declaration helpers it re-exports working as themselves. */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { CONTRACTS, defineFeatureGroup, featureGroupSchema, SchemaInvalidError, VERSION } from '../../rheo.ts';
+
+describe('rheo (public entry)', () => {
+  it('VERSION is the version in package.json', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(VERSION).toBe(pkg.version);
+  });
+  it('declares a feature group, derives its schema, and refuses an invalid one', () => {
+    const group = defineFeatureGroup({
+      name: 'user_activity',
+      entity: 'user',
+      description: 'clicks',
+      version: 1,
+      features: [{ name: 'clicks_1h', type: 'long', description: 'clicks in the last hour' }],
+    } as const);
+    expect(featureGroupSchema(group).fields.map((f) => f.name)).toEqual([
+      'entity_id',
+      'clicks_1h',
+      'event_time',
+      'created_time',
+      'event_id',
+    ]);
+    expect(() => defineFeatureGroup({ name: 'Bad', entity: 'user', description: 'x', version: 1, features: [] })).toThrow(
+      SchemaInvalidError,
+    );
+    expect(CONTRACTS.Prediction.name).toBe('Prediction');
+  });
+});
