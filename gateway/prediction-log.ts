@@ -9,7 +9,7 @@ import { errorMessage } from '../kernel/errors.ts';
 import { createProducer, type Kafka, type Producer } from '../kernel/kafka.ts';
 import type { Logger } from '../kernel/log.ts';
 import { Counter, Gauge, type Registry } from '../kernel/metrics.ts';
-import { sleep } from '../kernel/retry.ts';
+import { retry } from '../kernel/retry.ts';
 import type { Prediction, PredictionInput, TopicCodec } from '../schemas/index.ts';
 
 export interface PredictionLogOptions {
@@ -42,6 +42,8 @@ export class PredictionLog implements PredictionSink {
   #codec: TopicCodec<Prediction, PredictionInput> | undefined;
   #ready = false;
   #stopping = false;
+  /** Aborted by `close`: ends the wait for Kafka at start. */
+  readonly #closing = new AbortController();
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
   #lostTotal = 0;
@@ -108,26 +110,39 @@ export class PredictionLog implements PredictionSink {
   }
 
   async #connect(): Promise<void> {
-    for (let attempt = 1; !this.#stopping; attempt++) {
-      try {
-        this.#codec ??= await this.#resolveCodec();
-        const producer = createProducer(this.#kafka);
-        await producer.connect();
-        this.#producer = producer;
-        this.#ready = true;
-        this.#connected.set(1);
-        this.#log.info('prediction log connected to Kafka');
-        return;
-      } catch (error) {
-        this.#connected.set(0);
-        if (attempt === 1 || attempt % 10 === 0)
-          this.#log.warn(
-            { attempt, err: errorMessage(error) },
-            'prediction log cannot reach Kafka; predictions are answered and buffered',
-          );
-        await this.#pause(Math.min(5_000, 250 * attempt));
-      }
+    try {
+      await retry(
+        async () => {
+          this.#codec ??= await this.#resolveCodec();
+          const producer = createProducer(this.#kafka);
+          await producer.connect();
+          this.#producer = producer;
+        },
+        {
+          // Waits for Kafka as long as the gateway runs; every failure is worth another try.
+          attempts: Number.POSITIVE_INFINITY,
+          initialDelayMs: 250,
+          maxDelayMs: 5_000,
+          signal: this.#closing.signal,
+          shouldRetry: () => true,
+          onRetry: (error, attempt) => {
+            this.#connected.set(0);
+            if (attempt === 1 || attempt % 10 === 0)
+              this.#log.warn(
+                { attempt, err: errorMessage(error) },
+                'prediction log cannot reach Kafka; predictions are answered and buffered',
+              );
+          },
+        },
+      );
+    } catch (error) {
+      // Closed before Kafka was reached: there is no producer, and the queue is counted lost by `close`.
+      if (this.#closing.signal.aborted) return;
+      throw error;
     }
+    this.#ready = true;
+    this.#connected.set(1);
+    this.#log.info('prediction log connected to Kafka');
   }
 
   #pause(ms: number): Promise<void> {
@@ -167,37 +182,40 @@ export class PredictionLog implements PredictionSink {
         this.#log.error({ err: errorMessage(error) }, 'prediction does not encode; dropped');
       }
     }
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await (this.#producer as Producer).send({ topic: codec.topic, acks: -1, timeout: 5_000, messages });
-        this.#logged.inc(messages.length);
-        this.#loggedTotal += messages.length;
-        if (!this.#ready) {
-          this.#ready = true;
-          this.#connected.set(1);
-          this.#log.info('prediction log reaches Kafka again');
-        }
-        return;
-      } catch (error) {
-        this.#ready = false;
-        this.#connected.set(0);
-        // Keep trying while there is room to buffer behind this batch; give up on it when the queue is full or we stop.
-        if (this.#stopping || this.#queue.length + messages.length > this.#options.maxBuffered || attempt >= 20) {
-          this.#drop(messages.length, 'kafka_error');
-          this.#log.error(
-            { lost: messages.length, err: errorMessage(error) },
-            'predictions could not be produced; counted as lost',
-          );
-          return;
-        }
-        await sleep(Math.min(2_000, 100 * attempt));
-      }
+    const producer = this.#producer as Producer;
+    try {
+      await retry(
+        async ({ bail }) => {
+          try {
+            await producer.send({ topic: codec.topic, acks: -1, timeout: 5_000, messages });
+          } catch (error) {
+            this.#ready = false;
+            this.#connected.set(0);
+            // Keep trying while there is room to buffer behind this batch; give up on it when the queue is full or we stop.
+            if (this.#stopping || this.#queue.length + messages.length > this.#options.maxBuffered) bail(error);
+            throw error;
+          }
+        },
+        { attempts: 20, initialDelayMs: 100, maxDelayMs: 2_000, shouldRetry: () => true },
+      );
+    } catch (error) {
+      this.#drop(messages.length, 'kafka_error');
+      this.#log.error({ lost: messages.length, err: errorMessage(error) }, 'predictions could not be produced; counted as lost');
+      return;
+    }
+    this.#logged.inc(messages.length);
+    this.#loggedTotal += messages.length;
+    if (!this.#ready) {
+      this.#ready = true;
+      this.#connected.set(1);
+      this.#log.info('prediction log reaches Kafka again');
     }
   }
 
   /** Flushes what is queued (up to `timeoutMs`), counts the rest as lost, disconnects. */
   async close(timeoutMs = 5_000): Promise<void> {
     this.#stopping = true;
+    this.#closing.abort();
     this.#wake?.();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([

@@ -11,11 +11,11 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { RheoConfig } from '../kernel/config.ts';
-import { errorMessage } from '../kernel/errors.ts';
-import { createAdmin, createKafka } from '../kernel/kafka.ts';
+import { errorMessage, RheoError, rheoError } from '../kernel/errors.ts';
+import { createAdmin, createKafka, type Kafka } from '../kernel/kafka.ts';
 import type { Logger } from '../kernel/log.ts';
 import { createRegistry, Gauge, Histogram, LATENCY_BUCKETS_S, type Registry } from '../kernel/metrics.ts';
-import { sleep } from '../kernel/retry.ts';
+import { type RetryOptions, retry } from '../kernel/retry.ts';
 import { RegistryClient } from '../registry/client.ts';
 import { CONTRACTS, SchemaCodec } from '../schemas/index.ts';
 import { createFollowingHost } from '../serving/host/following.ts';
@@ -179,44 +179,54 @@ export async function createGateway(
     readiness,
   };
   const app = await buildGatewayApp(services, { logger, ...(options.plugins ? { plugins: options.plugins } : {}) });
-  let stopping = false;
+  const stopping = new AbortController();
+  // Start-up waits for the cluster as long as the gateway runs: every failure is worth another try.
+  const untilStopped: RetryOptions = {
+    attempts: Number.POSITIVE_INFINITY,
+    initialDelayMs: 500,
+    maxDelayMs: 5_000,
+    signal: stopping.signal,
+    shouldRetry: () => true,
+  };
 
   const started = (async () => {
     predictions.start();
-    // Topics first: nothing else makes sense without them. Retried until they exist.
-    for (let attempt = 1; !stopping; attempt++) {
-      try {
-        const admin = createAdmin(kafka);
-        await admin.connect();
-        try {
-          const existing = new Set(await admin.listTopics());
-          const missing = [TOPICS.modelsLifecycle.name, TOPICS.predictions.name].filter((t) => !existing.has(t));
-          if (missing.length === 0) {
-            checks.topics = true;
-            break;
-          }
-          logger.warn({ missing }, 'topics missing; run `rheo topics ensure`');
-        } finally {
-          await admin.disconnect();
-        }
-      } catch (error) {
-        logger.warn({ attempt, err: errorMessage(error) }, 'cannot reach Kafka yet');
-      }
-      await sleep(Math.min(5_000, 500 * attempt));
-    }
-    for (let attempt = 1; !stopping; attempt++) {
-      try {
-        await follower.start();
-        await follower.waitUntilCaughtUp(120_000);
-        await host.update(follower.state);
-        await registry.start();
-        checks.writer = true;
-        break;
-      } catch (error) {
-        logger.warn({ attempt, err: errorMessage(error) }, 'registry not followed yet; retrying');
-        await follower.stop();
-        await sleep(Math.min(5_000, 500 * attempt));
-      }
+    try {
+      // Topics first: nothing else makes sense without them. Retried until they exist.
+      await retry(
+        async () => {
+          const missing = await missingTopics(kafka, [TOPICS.modelsLifecycle.name, TOPICS.predictions.name]);
+          if (missing.length > 0) throw rheoError('KAFKA_TOPIC_MISSING', { topic: missing.join(', ') }, { details: { missing } });
+        },
+        {
+          ...untilStopped,
+          onRetry: (error, attempt) => {
+            if (error instanceof RheoError && error.code === 'KAFKA_TOPIC_MISSING')
+              logger.warn({ missing: error.details?.missing }, 'topics missing; run `rheo topics ensure`');
+            else logger.warn({ attempt, err: errorMessage(error) }, 'cannot reach Kafka yet');
+          },
+        },
+      );
+      checks.topics = true;
+      await retry(
+        async () => {
+          await follower.start();
+          await follower.waitUntilCaughtUp(120_000);
+          await host.update(follower.state);
+          await registry.start();
+        },
+        {
+          ...untilStopped,
+          onRetry: async (error, attempt) => {
+            logger.warn({ attempt, err: errorMessage(error) }, 'registry not followed yet; retrying');
+            await follower.stop();
+          },
+        },
+      );
+      checks.writer = true;
+    } catch (error) {
+      // Closing while the cluster is still away ends start-up; anything else is a real failure.
+      if (!stopping.signal.aborted) throw error;
     }
     readiness();
   })();
@@ -227,7 +237,7 @@ export async function createGateway(
     services,
     started,
     async close() {
-      stopping = true;
+      stopping.abort();
       await app.close();
       await predictions.close();
       await registry.close();
@@ -235,4 +245,16 @@ export async function createGateway(
       await host.close();
     },
   };
+}
+
+/** The topics among `names` that the cluster does not have. */
+async function missingTopics(kafka: Kafka, names: readonly string[]): Promise<string[]> {
+  const admin = createAdmin(kafka);
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    return names.filter((t) => !existing.has(t));
+  } finally {
+    await admin.disconnect();
+  }
 }

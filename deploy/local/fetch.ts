@@ -10,6 +10,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { retry } from '../../kernel/retry.ts';
 
 export const MAVEN_CENTRAL = 'https://repo1.maven.org/maven2';
 
@@ -49,20 +50,18 @@ export async function mavenSha1(url: string): Promise<Checksum> {
   return { algorithm: 'sha1', hex };
 }
 
-async function fetchWithRetry(url: string, attempts: number): Promise<Response> {
-  let last: unknown;
-  for (let i = 0; i < attempts; i++) {
-    try {
+/** GET with backoff on network errors and HTTP errors; a 404 is final at once (the artifact is not there). */
+function fetchWithRetry(url: string, attempts: number): Promise<Response> {
+  return retry(
+    async ({ bail }) => {
       const response = await fetch(url, { signal: AbortSignal.timeout(20 * 60_000) });
       if (response.ok) return response;
-      last = new Error(`GET ${url}: HTTP ${response.status}`);
-      if (response.status === 404) break;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((r) => setTimeout(r, 1000 * 2 ** i));
-  }
-  throw last instanceof Error ? last : new Error(String(last));
+      const error = new Error(`GET ${url}: HTTP ${response.status}`);
+      if (response.status === 404) bail(error);
+      throw error;
+    },
+    { attempts, initialDelayMs: 1_000, maxDelayMs: 4_000, shouldRetry: () => true },
+  );
 }
 
 /** Runs a tool to completion; rejects with its exit status and the tail of its output. */
