@@ -19,13 +19,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { seededRandom } from '../examples/fraud/generator.ts';
 import { defineArgs, parseArgs } from '../kernel/args.ts';
 import { createRedis } from '../kernel/clients.ts';
 import { loadConfig } from '../kernel/config.ts';
 import { type Admin, createAdmin, createKafka, createProducer, type Kafka, type ProducerMessage } from '../kernel/kafka.ts';
 import { createLogger } from '../kernel/log.ts';
 import { createRegistry } from '../kernel/metrics.ts';
+import { rng } from '../kernel/random.ts';
 import { sleep } from '../kernel/retry.ts';
 import { DriftStore } from '../processors/drift/store.ts';
 import { ProcessorRunner } from '../runtime/runner.ts';
@@ -200,7 +200,7 @@ async function runOne(
 
   // The baseline a trainer would record: 10 quantile bins per feature, from a 2000-row sample.
   log(`[${features} features] baseline and ${events} events ...`);
-  const random = seededRandom(features);
+  const random = rng(features);
   const sample = names.map(() => Array.from({ length: 2_000 }, () => gaussian(random)));
   const baseline: DriftBaseline = {
     features: names.map((name, i) => numericBaseline(name, sample[i] as number[])),

@@ -18,13 +18,13 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { trainFraudModel } from '../examples/fraud/fraud-model.ts';
-import { seededRandom } from '../examples/fraud/generator.ts';
 import { loadServingSettings, openArtifactStore } from '../gateway/settings.ts';
 import { defineArgs, parseArgs } from '../kernel/args.ts';
 import { loadConfig } from '../kernel/config.ts';
 import { createAdmin, createKafka, createProducer } from '../kernel/kafka.ts';
 import { createLogger } from '../kernel/log.ts';
 import { createRegistry } from '../kernel/metrics.ts';
+import { rng } from '../kernel/random.ts';
 import { readTopic } from '../kernel/topic-reader.ts';
 import { createScorer } from '../processors/scorer/index.ts';
 import { RegistryClient } from '../registry/client.ts';
@@ -190,7 +190,7 @@ export async function run(args: string[]): Promise<void> {
   const before = await admin.fetchTopicOffsets(topic);
   const producer = createProducer(kafka);
   await producer.connect();
-  const random = seededRandom(3);
+  const random = rng(3);
   const produceStarted = performance.now();
   for (let sent = 0; sent < events; sent += 5_000) {
     const messages = Array.from({ length: Math.min(5_000, events - sent) }, (_, i) => {

@@ -10,13 +10,13 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { defineArgs, parseArgs, parseOrExplain } from '../kernel/args.ts';
+import { auc } from '../kernel/quality.ts';
+import { rng } from '../kernel/random.ts';
 import { exportOnnx } from '../trainers/export/onnx.ts';
 import { compareOutputs, onnxScorer } from '../trainers/export/verify.ts';
 import { type BackendPreference, selectBackend } from '../trainers/models/backend.ts';
-import { auc } from '../trainers/models/metrics.ts';
 import { TabularNet, type TrialParams, trainNetwork } from '../trainers/models/network.ts';
 import { applyNormalization, fitNormalization } from '../trainers/models/normalization.ts';
-import { rng } from '../trainers/models/random.ts';
 import { report, round, rssSampler } from './lib.ts';
 
 const PARAMS: Omit<TrialParams, 'seed'> = {
@@ -126,7 +126,7 @@ async function measure(backend: BackendPreference, rows: number, width: number):
     total_s: round((done - started) / 1000),
     peak_rss_mib: peak,
     baseline_rss_mib: round(baselineRss / 1024 / 1024),
-    test_auc: round(auc(y.subarray(train + val), tfjs), 4),
+    test_auc: round(auc(y.subarray(train + val), tfjs) ?? Number.NaN, 4),
     onnx_max_abs_diff: parity.maxAbsDiff,
     ...(info.simd !== undefined ? { simd: info.simd } : {}),
     ...(info.threads !== undefined ? { threads: info.threads } : {}),

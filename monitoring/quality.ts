@@ -8,8 +8,8 @@
  * from the tables catalogue; every value goes through `kernel/sql.ts`.
  */
 import type { ClickHouseClient } from '../kernel/clients.ts';
+import { DECISION_THRESHOLD, LOG_LOSS_CLIP, type Task } from '../kernel/quality.ts';
 import { ident, join, type SqlFragment, sql } from '../kernel/sql.ts';
-import { DECISION_THRESHOLD, LOG_LOSS_CLIP, type Task } from '../processors/feedback-joiner/quality.ts';
 import { TABLES, tableRef } from '../tables/catalogue.ts';
 
 export interface QualityQuery {

@@ -9,6 +9,7 @@
  * is dropped (it would leave an empty first bin), so discrete features get fewer, honest bins. The
  * proportions are counted with the very rule the drift processor applies, so they match it exactly.
  */
+import { binIndex } from '../kernel/binning.ts';
 import type { DriftBaseline, FeatureBaseline } from '../schemas/index.ts';
 
 export const DEFAULT_BINS = 10;
@@ -45,7 +46,7 @@ export function numericBaseline(feature: string, values: ArrayLike<number>, bins
     if (edge > min && (edges.length === 0 || edge > (edges[edges.length - 1] as number))) edges.push(edge);
   }
   const counts = new Array<number>(edges.length + 1).fill(0);
-  for (const v of present) counts[binOf(edges, v)] = (counts[binOf(edges, v)] as number) + 1;
+  for (const v of present) counts[binIndex(edges, v)] = (counts[binIndex(edges, v)] as number) + 1;
   return {
     feature,
     kind: 'NUMERIC',
@@ -57,18 +58,6 @@ export function numericBaseline(feature: string, values: ArrayLike<number>, bins
     null_rate: nullRate,
     count: n,
   };
-}
-
-/** The bin of `v`: the number of edges ≤ v (binary search). */
-export function binOf(edges: readonly number[], v: number): number {
-  let lo = 0;
-  let hi = edges.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((edges[mid] as number) <= v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** Category frequencies, most frequent first (ties by name), at most `maxCategories`; the last bin holds the rest and unseen ones. */

@@ -14,10 +14,10 @@ import type { RheoConfig } from '../../kernel/config.ts';
 import { createAdmin, createKafka, createProducer } from '../../kernel/kafka.ts';
 import type { Logger } from '../../kernel/log.ts';
 import { createRegistry } from '../../kernel/metrics.ts';
+import { auc } from '../../kernel/quality.ts';
 import { CONTRACTS, type RetrainRequestInput, SchemaCodec } from '../../schemas/index.ts';
 import { ensureTopics } from '../../topics/admin.ts';
 import { catalogue, TOPICS } from '../../topics/catalogue.ts';
-import { auc } from '../../trainers/models/metrics.ts';
 import type { RunResult } from '../../trainers/run.ts';
 import { createTrainer, type RunOutcome } from '../../trainers/service.ts';
 
@@ -132,11 +132,11 @@ export async function trainingStep(
       `on those payments the generator's true probabilities reach ${auc(
         labels,
         inTest.map(({ t }) => t.fraudProbability),
-      ).toFixed(3)} ` +
+      )?.toFixed(3)} ` +
       `and the rule baseline ${auc(
         labels,
         inTest.map(({ p }) => p?.score ?? 0),
-      ).toFixed(3)}; trained on ${r.backend.name} in ${(r.metrics.training_seconds ?? 0).toFixed(1)} s`,
+      )?.toFixed(3)}; trained on ${r.backend.name} in ${(r.metrics.training_seconds ?? 0).toFixed(1)} s`,
   );
   say(`quality gate: ${r.gate.passed ? 'passed' : 'failed'} → ${r.gate.action}; ${model}@${r.version} is now ${r.stage}`);
   say(`  ${r.gate.reason.replace(/^quality gate [^.]*\. /, '')}`);

@@ -6,6 +6,7 @@
  * suggests), so a demo can show a better version canaried against a weaker one.
  */
 
+import { auc } from '../../kernel/quality.ts';
 import type { RegisterRequest } from '../../registry/client.ts';
 import { OnnxGraph, type ValueRef } from '../../serving/onnx/builder.ts';
 import { type Transaction, take, transactions } from './generator.ts';
@@ -71,26 +72,6 @@ export function fitLogistic(
   return { weights, bias };
 }
 
-/** Area under the ROC curve (rank statistic; ties count half). */
-export function auc(scores: number[], labels: number[]): number {
-  const order = scores.map((s, i) => [s, labels[i] as number] as const).sort((a, b) => a[0] - b[0]);
-  let positives = 0;
-  let rankSum = 0;
-  for (let i = 0; i < order.length; ) {
-    let j = i;
-    while (j < order.length && (order[j] as readonly [number, number])[0] === (order[i] as readonly [number, number])[0]) j++;
-    const avgRank = (i + j + 1) / 2;
-    for (let k = i; k < j; k++)
-      if ((order[k] as readonly [number, number])[1] === 1) {
-        positives++;
-        rankSum += avgRank;
-      }
-    i = j;
-  }
-  const negatives = order.length - positives;
-  return positives === 0 || negatives === 0 ? 0.5 : (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
-}
-
 /** The ONNX graph: raw inputs [batch, 4] → (engineered) features → standardise → logistic regression → probability [batch, 1]. */
 export function fraudGraph(variant: FraudVariant, mean: number[], scale: number[], weights: number[], bias: number): Uint8Array {
   const g = new OnnxGraph(`fraud_${variant}`);
@@ -140,7 +121,7 @@ export function trainFraudModel(options: { variant: FraudVariant; seed?: number;
   const logloss =
     -scores.reduce((s, p, i) => s + (labels[i] ? Math.log(Math.max(p, 1e-12)) : Math.log(Math.max(1 - p, 1e-12))), 0) /
     scores.length;
-  const aucValue = auc(scores, labels);
+  const aucValue = auc(labels, scores) ?? Number.NaN;
   return {
     bytes: fraudGraph(options.variant, mean, scale, weights, bias),
     auc: aucValue,

@@ -3,18 +3,7 @@
  * signal (fraud is likelier for large amounts, night hours and far-from-home payments, and at risky
  * merchants), so tests, benchmarks and the demo loop can check that models learn what is there.
  */
-
-/** Deterministic PRNG (mulberry32): the same seed gives the same stream on every machine. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../kernel/random.ts';
 
 export interface Transaction {
   transactionId: string;
@@ -52,7 +41,7 @@ export function fraudSignal(t: Pick<Transaction, 'amount' | 'hourOfDay' | 'dista
 }
 
 export function* transactions(options: GeneratorOptions): Generator<Transaction> {
-  const random = seededRandom(options.seed);
+  const random = rng(options.seed);
   const cards = options.cards ?? 500;
   const merchants = options.merchants ?? 80;
   const inflation = options.amountInflation ?? 1;

@@ -4,8 +4,10 @@
  * and a categorical one has a bin per known category plus a last bin for unseen ones. Edges come from
  * the training set and are never re-derived from live data, so every window of a version is scored on
  * the same bins and identical data always gives identical counts. Baselines are built by the trainer
- * (`trainers/baseline.ts`) with this very rule, so its proportions match what is counted here.
+ * (`trainers/baseline.ts`) with the same bin search (`kernel/binning.ts`), so its proportions match
+ * what is counted here.
  */
+import { binIndex } from '../../kernel/binning.ts';
 import type { FeatureBaseline } from '../../schemas/index.ts';
 
 /** Where one live value falls: its bin, and whether it lies outside what training saw. */
@@ -35,18 +37,6 @@ function placement(binner: Pick<Binner, 'bins' | 'index'>, value: unknown): Plac
   const i = binner.index(value);
   if (i < 0) return null;
   return i >= binner.bins ? { bin: i - binner.bins, outOfRange: true } : { bin: i, outOfRange: false };
-}
-
-/** Index of the bin holding `value`: the number of edges <= value (binary search, upper bound). */
-export function numericBin(edges: readonly number[], value: number): number {
-  let lo = 0;
-  let hi = edges.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((edges[mid] as number) <= value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** Booleans count as 1/0 (as models see them); strings, NaN and infinities are not numbers. */
@@ -88,7 +78,7 @@ export function compileBinner(baseline: FeatureBaseline): Binner {
       index(value) {
         const v = typeof value === 'number' ? (Number.isFinite(value) ? value : null) : asNumber(value);
         if (v === null) return -1;
-        const bin = numericBin(edges, v);
+        const bin = binIndex(edges, v);
         return v < min || v > max ? bin + bins : bin;
       },
       place(value) {

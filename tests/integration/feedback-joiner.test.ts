@@ -5,17 +5,17 @@
  * changes nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seededRandom } from '../../examples/fraud/generator.ts';
 import { clickHouseMonitoringStore } from '../../gateway/monitoring.ts';
 import { type ClickHouseClient, createClickHouse } from '../../kernel/clients.ts';
 import { loadConfig } from '../../kernel/config.ts';
 import { type Admin, createAdmin, createKafka, createProducer, type Kafka, type Producer } from '../../kernel/kafka.ts';
 import { createLogger } from '../../kernel/log.ts';
 import { createRegistry, type Registry } from '../../kernel/metrics.ts';
+import { qualityOf, type Scored } from '../../kernel/quality.ts';
+import { rng } from '../../kernel/random.ts';
 import { ident, sql } from '../../kernel/sql.ts';
 import { archiverSpec } from '../../processors/archiver/index.ts';
 import { createFeedbackJoiner } from '../../processors/feedback-joiner/index.ts';
-import { qualityOf, type Scored } from '../../processors/feedback-joiner/quality.ts';
 import { ProcessorRunner } from '../../runtime/runner.ts';
 import { CONTRACTS, type FeedbackInput, type PredictionInput, SchemaCodec } from '../../schemas/index.ts';
 import { deterministicUuid } from '../../serving/scoring.ts';
@@ -98,7 +98,7 @@ describe('feedback joiner on the real stack', () => {
     const feedbackCodec = await codec.forTopic(feedbackTopic.name, CONTRACTS.Feedback);
 
     // 300 requests, each scored by 1.0.0 (production) and 2.0.0 (shadow), sharing the prediction id.
-    const random = seededRandom(11);
+    const random = rng(11);
     const hourStart = Math.floor(Date.now() / HOUR) * HOUR - 2 * HOUR;
     const requests = Array.from({ length: 300 }, (_, i) => {
       const signal = random() * 4 - 2;

@@ -4,11 +4,11 @@
  * keys, scopes, rate limits, body size and deadlines behave as documented.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seededRandom } from '../../examples/fraud/generator.ts';
 import { loadServingSettings, openArtifactStore } from '../../gateway/settings.ts';
 import { loadConfig } from '../../kernel/config.ts';
 import { createAdmin, createKafka } from '../../kernel/kafka.ts';
 import { createLogger } from '../../kernel/log.ts';
+import { rng } from '../../kernel/random.ts';
 import { RegistryClient } from '../../registry/client.ts';
 import { ensureTopics } from '../../topics/admin.ts';
 import { catalogue } from '../../topics/catalogue.ts';
@@ -126,7 +126,7 @@ function malformed(random: () => number, i: number): { path: string; body: strin
 
 describe('gateway hardening', () => {
   it('answers 1000 malformed requests with 4xx only, and keeps serving', async () => {
-    const random = seededRandom(4);
+    const random = rng(4);
     const statuses = new Map<number, number>();
     const codes = new Set<string>();
     for (let start = 0; start < 1000; start += 50) {

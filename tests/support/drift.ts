@@ -3,7 +3,7 @@
  * built from a training sample of them, and streams of Prediction events drawn from the same
  * distributions (or with one feature shifted) over event-time windows.
  */
-import { seededRandom } from '../../examples/fraud/generator.ts';
+import { rng } from '../../kernel/random.ts';
 import type { DriftBaseline, PredictionInput } from '../../schemas/index.ts';
 import { deterministicUuid } from '../../serving/scoring.ts';
 import { categoricalBaseline, numericBaseline } from '../../trainers/baseline.ts';
@@ -26,7 +26,7 @@ function gaussian(random: () => number): number {
 }
 
 export function draws(seed: number, count: number, shift: { x_wide?: number } = {}): Draw[] {
-  const random = seededRandom(seed);
+  const random = rng(seed);
   const out: Draw[] = [];
   for (let i = 0; i < count; i++) {
     const x_norm = gaussian(random);

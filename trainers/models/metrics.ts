@@ -1,11 +1,9 @@
 /**
- * Evaluation metrics, in plain JavaScript over typed arrays, so TensorFlow.js outputs, ONNX Runtime
- * outputs and a production model's scores are all measured by the same code.
- *
- * Binary classification: `auc` (ROC AUC, ties counted half, the Mann–Whitney statistic), `logloss`
- * (probabilities clipped to [1e-7, 1 − 1e-7]), `accuracy` (threshold 0.5), `brier`, `positive_rate`.
- * Regression: `rmse`, `mae`, `r2`.
+ * The trainer's evaluation: which metrics a task reports and which way each improves. The metrics
+ * themselves are the one implementation in `kernel/quality.ts` (AUC with ties counted half, log loss
+ * clipped at 1e-15, accuracy at 0.5, Brier; RMSE, MAE, R²).
  */
+import { accuracy, auc, brier, DECISION_THRESHOLD, logLoss, mae, r2, rmse } from '../../kernel/quality.ts';
 
 export type Task = 'binary' | 'regression';
 
@@ -20,74 +18,33 @@ export const HIGHER_IS_BETTER: Readonly<Record<string, boolean>> = {
   mae: false,
 };
 
-export function auc(labels: ArrayLike<number>, scores: ArrayLike<number>): number {
-  const n = labels.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (scores[a] as number) - (scores[b] as number));
-  let positives = 0;
-  let rankSum = 0;
-  for (let i = 0; i < n; ) {
-    // Average rank over a run of tied scores.
-    let j = i;
-    while (j + 1 < n && scores[order[j + 1] as number] === scores[order[i] as number]) j++;
-    const rank = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) {
-      if ((labels[order[k] as number] as number) >= 0.5) {
-        positives++;
-        rankSum += rank;
-      }
-    }
-    i = j + 1;
-  }
-  const negatives = n - positives;
-  if (positives === 0 || negatives === 0) return Number.NaN;
-  return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
-}
-
-export function logloss(labels: ArrayLike<number>, probabilities: ArrayLike<number>): number {
-  let sum = 0;
-  for (let i = 0; i < labels.length; i++) {
-    const p = Math.min(1 - 1e-7, Math.max(1e-7, probabilities[i] as number));
-    sum += (labels[i] as number) >= 0.5 ? -Math.log(p) : -Math.log(1 - p);
-  }
-  return labels.length === 0 ? Number.NaN : sum / labels.length;
-}
-
+/**
+ * Metrics of a trained model on a split, from the one quality module (`kernel/quality.ts`). A
+ * degenerate split's metric (null there) is recorded as NaN here and dropped by `finite` before it
+ * reaches the registry, so a version never claims a made-up figure.
+ */
 export function classificationMetrics(labels: ArrayLike<number>, probabilities: ArrayLike<number>): Record<string, number> {
-  let correct = 0;
-  let brier = 0;
   let positives = 0;
-  for (let i = 0; i < labels.length; i++) {
-    const y = (labels[i] as number) >= 0.5 ? 1 : 0;
-    const p = probabilities[i] as number;
-    if ((p >= 0.5 ? 1 : 0) === y) correct++;
-    brier += (p - y) ** 2;
-    positives += y;
-  }
-  const n = labels.length;
+  for (let i = 0; i < labels.length; i++) if ((labels[i] as number) >= DECISION_THRESHOLD) positives++;
   return {
-    auc: auc(labels, probabilities),
-    logloss: logloss(labels, probabilities),
-    accuracy: correct / n,
-    brier: brier / n,
-    positive_rate: positives / n,
+    auc: orNaN(auc(labels, probabilities)),
+    logloss: orNaN(logLoss(labels, probabilities)),
+    accuracy: orNaN(accuracy(labels, probabilities)),
+    brier: orNaN(brier(labels, probabilities)),
+    positive_rate: labels.length === 0 ? Number.NaN : positives / labels.length,
   };
 }
 
 export function regressionMetrics(targets: ArrayLike<number>, predictions: ArrayLike<number>): Record<string, number> {
-  const n = targets.length;
-  let mean = 0;
-  for (let i = 0; i < n; i++) mean += targets[i] as number;
-  mean /= n;
-  let se = 0;
-  let ae = 0;
-  let ss = 0;
-  for (let i = 0; i < n; i++) {
-    const e = (predictions[i] as number) - (targets[i] as number);
-    se += e * e;
-    ae += Math.abs(e);
-    ss += ((targets[i] as number) - mean) ** 2;
-  }
-  return { rmse: Math.sqrt(se / n), mae: ae / n, r2: ss === 0 ? Number.NaN : 1 - se / ss };
+  return {
+    rmse: orNaN(rmse(targets, predictions)),
+    mae: orNaN(mae(targets, predictions)),
+    r2: orNaN(r2(targets, predictions)),
+  };
+}
+
+function orNaN(value: number | null): number {
+  return value ?? Number.NaN;
 }
 
 export function evaluate(task: Task, labels: ArrayLike<number>, outputs: ArrayLike<number>): Record<string, number> {

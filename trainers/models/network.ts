@@ -11,9 +11,10 @@
  * every batch, so a consumer's heartbeats and progress events keep flowing during a long run.
  */
 import * as tf from '@tensorflow/tfjs';
-import { auc, regressionMetrics, type Task } from './metrics.ts';
+import { auc } from '../../kernel/quality.ts';
+import { deriveSeed, permutation, type Rng, rng } from '../../kernel/random.ts';
+import { regressionMetrics, type Task } from './metrics.ts';
 import type { Normalization } from './normalization.ts';
-import { deriveSeed, permutation, type Rng, rng } from './random.ts';
 
 export type Algorithm = 'logistic_regression' | 'mlp';
 export type Activation = 'relu' | 'tanh';
@@ -316,7 +317,7 @@ function validation(net: TabularNet, data: FitData): { loss: number; metrics: Re
       const p = Math.min(1 - 1e-7, Math.max(1e-7, outputs[i] as number));
       sum += (data.yVal[i] as number) >= 0.5 ? -Math.log(p) : -Math.log(1 - p);
     }
-    return { loss: sum / data.valRows, metrics: { val_auc: auc(data.yVal, outputs) } };
+    return { loss: sum / data.valRows, metrics: { val_auc: auc(data.yVal, outputs) ?? Number.NaN } };
   }
   const t = net.target as TargetScaling;
   let se = 0;

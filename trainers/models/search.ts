@@ -4,8 +4,9 @@
  * every other trial is a draw from the space. Each trial trains with early stopping; the trial with
  * the lowest validation loss wins and keeps its network, the others are disposed.
  */
+
+import { deriveSeed, logUniform, pick, rng } from '../../kernel/random.ts';
 import { type EpochReport, type FitData, type FitResult, type TabularNet, type TrialParams, trainNetwork } from './network.ts';
-import { deriveSeed, logUniform, pick, rng } from './random.ts';
 
 export interface SearchSpace {
   algorithms: ReadonlyArray<TrialParams['algorithm']>;

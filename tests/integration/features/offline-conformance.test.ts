@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from '../../../examples/fraud/generator.ts';
 import type { FeatureRow } from '../../../features/declaration.ts';
 import { ClickHouseOfflineStore } from '../../../features/offline/clickhouse.ts';
 import { MemoryOfflineStore } from '../../../features/offline/memory.ts';
 import { createClickHouse } from '../../../kernel/clients.ts';
 import { loadConfig } from '../../../kernel/config.ts';
+import { rng } from '../../../kernel/random.ts';
 import { row, testGroup } from '../../support/feature-groups.ts';
 import { offlineStoreConformance } from '../../support/offline-conformance.ts';
 
@@ -27,7 +27,7 @@ describe('ClickHouse point-in-time answers equal the reference on random histori
     });
     const reference = new MemoryOfflineStore();
     const group = testGroup('diff', { ttlSeconds: 60 });
-    const random = seededRandom(20_261_123);
+    const random = rng(20_261_123);
     const pick = (n: number) => Math.floor(random() * n);
     try {
       await store.ensure(group);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { binOf, booleanBaseline, categoricalBaseline, computeBaseline, numericBaseline } from '../../../trainers/baseline.ts';
+import { binIndex } from '../../../kernel/binning.ts';
+import { booleanBaseline, categoricalBaseline, computeBaseline, numericBaseline } from '../../../trainers/baseline.ts';
 
 describe('drift baseline', () => {
   it('cuts numeric quantile edges and counts proportions with the contract rule (edges[i-1] ≤ v < edges[i])', () => {
@@ -15,9 +16,12 @@ describe('drift baseline', () => {
       count: 100,
     });
     expect(b.proportions).toEqual([0.25, 0.25, 0.25, 0.25]);
-    expect([binOf(b.bin_edges, 24.9), binOf(b.bin_edges, 25), binOf(b.bin_edges, 99), binOf(b.bin_edges, -5)]).toEqual([
-      0, 1, 3, 0,
-    ]);
+    expect([
+      binIndex(b.bin_edges, 24.9),
+      binIndex(b.bin_edges, 25),
+      binIndex(b.bin_edges, 99),
+      binIndex(b.bin_edges, -5),
+    ]).toEqual([0, 1, 3, 0]);
   });
 
   it('deduplicates edges of discrete features and drops an edge at the minimum; nulls are a rate, not a bin', () => {

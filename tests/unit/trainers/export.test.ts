@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { auc } from '../../../kernel/quality.ts';
+import { rng } from '../../../kernel/random.ts';
 import { readFields } from '../../../serving/onnx/protobuf.ts';
 import { exportOnnx, INPUT_NAME } from '../../../trainers/export/onnx.ts';
 import { compareOutputs, onnxScorer } from '../../../trainers/export/verify.ts';
 import { selectBackend } from '../../../trainers/models/backend.ts';
-import { auc } from '../../../trainers/models/metrics.ts';
 import { TabularNet, type TrialParams, trainNetwork } from '../../../trainers/models/network.ts';
 import { applyNormalization, fitNormalization, fitTarget } from '../../../trainers/models/normalization.ts';
-import { rng } from '../../../trainers/models/random.ts';
 
 const WIDTH = 5;
 

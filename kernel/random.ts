@@ -1,6 +1,7 @@
 /**
- * Seeded randomness for training: weight initialisation, batch order and hyperparameter sampling all
- * draw from here, never from `Math.random`, so a run's seed reproduces it.
+ * The one seeded PRNG: training (weight initialisation, batch order, hyperparameter sampling), the
+ * fraud example's generator, tests and benchmarks all draw from here, never from `Math.random`, so a
+ * seed reproduces a run or a data set on every machine.
  */
 
 export type Rng = () => number;
