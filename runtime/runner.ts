@@ -31,7 +31,7 @@ import {
 } from '../kernel/kafka.ts';
 import type { Logger } from '../kernel/log.ts';
 import type { Registry } from '../kernel/metrics.ts';
-import { backoffDelay, sleep } from '../kernel/retry.ts';
+import { retry } from '../kernel/retry.ts';
 import type { TopicEntry } from '../topics/catalogue.ts';
 import { createRunnerMetrics, type RunnerMetrics } from './metrics.ts';
 import { PartitionSlot, timerScheduler } from './partition.ts';
@@ -391,8 +391,10 @@ export class ProcessorRunner<V, W, E = V, S = undefined, U = never> {
   }
 
   /**
-   * Retries `write` until it is acknowledged. While it fails the partition is paused, so kafkajs
-   * fetches nothing more for it. Gives up (returning false, nothing committed) on rebalance or shutdown.
+   * Retries `write` until it is acknowledged, through the one retrier (kernel/retry.ts) with no attempt
+   * limit: nothing is skipped, and a non-retriable error is retried too (logged as such). While it
+   * fails the partition is paused, so kafkajs fetches nothing more for it. Gives up (returning false,
+   * nothing committed) on rebalance or shutdown.
    */
   private async untilAcknowledged(
     stage: 'enrich' | 'sink' | 'dead-letter' | 'state',
@@ -400,53 +402,57 @@ export class ProcessorRunner<V, W, E = V, S = undefined, U = never> {
     payload: EachBatchPayload,
   ): Promise<boolean> {
     let resume: (() => void) | undefined;
-    for (let attempt = 1; ; attempt++) {
-      const started = performance.now();
-      try {
-        await write();
-        this.metrics.sinkSeconds.observe({ stage }, (performance.now() - started) / 1000);
-        if (resume) {
-          resume();
-          this.sinkDown = false;
-          this.metrics.paused.set(0);
-          this.log.info({ stage, attempts: attempt }, 'sink recovered; partition resumed');
-        }
-        return true;
-      } catch (error) {
-        if (this.rebalancing || (this.spec.longTask && this.shutdown.signal.aborted)) {
+    const abandoned = () => this.rebalancing || !payload.isRunning() || (this.spec.longTask && this.shutdown.signal.aborted);
+    try {
+      await retry(
+        async (attempt) => {
+          if (attempt.number > 1) {
+            try {
+              await payload.heartbeat();
+            } catch (heartbeatError) {
+              this.rebalancing = true;
+              this.heartbeatFailure ??= heartbeatError;
+            }
+            if (abandoned()) attempt.bail(new Error('chunk abandoned (rebalance or shutdown)'));
+          }
+          const started = performance.now();
+          await write();
+          this.metrics.sinkSeconds.observe({ stage }, (performance.now() - started) / 1000);
+          if (resume) {
+            this.sinkDown = false;
+            this.metrics.paused.set(0);
+            this.log.info({ stage, attempts: attempt.number }, 'sink recovered; partition resumed');
+          }
+        },
+        {
+          attempts: Number.POSITIVE_INFINITY,
+          ...this.options.sinkRetry,
+          factor: 2,
+          signal: this.shutdown.signal,
           // Abandoned (the partition may be someone else's now, or the task was aborted): redelivered, not retried here.
-          resume?.();
-          return false;
-        }
-        this.metrics.sinkFailures.inc({ stage });
-        if (!isRetriable(error)) {
-          this.log.error(
-            { err: error, stage },
-            'sink write failed with a non-retriable error; retrying anyway so nothing is lost',
-          );
-        }
-        if (!resume) {
-          resume = payload.pause();
-          this.sinkDown = true;
-          this.metrics.paused.set(1);
-        }
-        const delay = backoffDelay(Math.min(attempt, 16), { ...this.options.sinkRetry, factor: 2 });
-        this.log.warn(
-          { stage, attempt, delayMs: delay, err: errorMessage(error) },
-          'sink write failed; partition paused, retrying',
-        );
-        await sleep(delay, this.shutdown.signal);
-        try {
-          await payload.heartbeat();
-        } catch (heartbeatError) {
-          this.rebalancing = true;
-          this.heartbeatFailure ??= heartbeatError;
-        }
-        if (this.rebalancing || this.shutdown.signal.aborted || !payload.isRunning()) {
-          resume?.();
-          return false;
-        }
-      }
+          shouldRetry: () => !abandoned(),
+          onRetry: (error, attempt, delayMs) => {
+            this.metrics.sinkFailures.inc({ stage });
+            if (!isRetriable(error))
+              this.log.error(
+                { err: error, stage },
+                'sink write failed with a non-retriable error; retrying anyway so nothing is lost',
+              );
+            if (!resume) {
+              resume = payload.pause();
+              this.sinkDown = true;
+              this.metrics.paused.set(1);
+            }
+            this.log.warn({ stage, attempt, delayMs, err: errorMessage(error) }, 'sink write failed; partition paused, retrying');
+          },
+        },
+      );
+      return true;
+    } catch {
+      // Only abandonment or shutdown ends the retrier without success.
+      return false;
+    } finally {
+      resume?.();
     }
   }
 
