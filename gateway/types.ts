@@ -4,8 +4,8 @@
  */
 
 import type { Registry } from '../kernel/metrics.ts';
-import type { RegistryClient } from '../registry/client.ts';
 import type { RegistryFollower } from '../registry/follower.ts';
+import type { RegistryWriter } from '../registry/writer.ts';
 import type { ArtifactStore } from '../serving/artifacts/store.ts';
 import type { ModelHost } from '../serving/host/host.ts';
 import type { ScoringSources } from '../serving/scoring.ts';
@@ -27,7 +27,7 @@ export interface GatewayServices {
   host: ModelHost;
   follower: RegistryFollower;
   /** Absent when the gateway runs read-only (no management routes). */
-  registry: RegistryClient | undefined;
+  registry: RegistryWriter | undefined;
   store: ArtifactStore;
   predictions: PredictionSink;
   metrics: Registry;

@@ -1,20 +1,17 @@
 /**
- * The registry's write side: decide a command against the folded state (refusing illegal ones with
- * no event), produce its events to `models.lifecycle` in one batch (acks=all, one partition, so they
- * are appended together), then read them back through the follower — so the caller gets the state
- * that includes its own decision, or an error if a concurrent command won the race.
+ * The registry's Kafka-backed writer (`RegistryWriter`): decide a command against the folded state
+ * (refusing illegal ones with no event), produce its events to `models.lifecycle` in one batch
+ * (acks=all, one partition, so they are appended together), then read them back through the follower
+ * — so the caller gets the state that includes its own decision, or an error if a concurrent command
+ * won the race.
  */
 import type { RheoConfig } from '../kernel/config.ts';
-import { RheoError } from '../kernel/errors.ts';
 import { createKafka, createProducer, type Kafka, type Producer } from '../kernel/kafka.ts';
 import type { Logger } from '../kernel/log.ts';
 import {
   CONTRACTS,
-  type ModelInput,
   type ModelLifecycleEvent,
   type ModelLifecycleEventInput,
-  type ModelOutput,
-  type ModelVersionRegistered,
   SchemaCodec,
   type TopicCodec,
 } from '../schemas/index.ts';
@@ -22,8 +19,8 @@ import type { ArtifactStore } from '../serving/artifacts/store.ts';
 import { TOPICS } from '../topics/catalogue.ts';
 import { decide, type RegistryCommand } from './commands.ts';
 import { RegistryFollower } from './follower.ts';
-import { refusalCode } from './rules.ts';
 import { DEFAULT_POLICY, type RegistryPolicy, type RegistryState } from './types.ts';
+import { assertApplied, type CommandResult, type RegisterRequest, type RegistryWriter, storeAndRegister } from './writer.ts';
 
 export interface RegistryClientOptions {
   kafka: Kafka;
@@ -34,28 +31,7 @@ export interface RegistryClientOptions {
   follower?: RegistryFollower;
 }
 
-/** What `register` needs besides the artifact bytes; everything else gets a sensible default. */
-export interface RegisterRequest {
-  model: string;
-  version: string;
-  actor: string;
-  inputs: Array<Pick<ModelInput, 'name' | 'type'> & { feature_group?: string | null }>;
-  outputs: ModelOutput[];
-  metrics?: Record<string, number>;
-  params?: ModelVersionRegistered['params'];
-  lineage?: Partial<ModelVersionRegistered['lineage']>;
-  baseline?: ModelVersionRegistered['baseline'];
-  modelCard?: string;
-  createdTime?: number;
-  reason?: string;
-}
-
-export interface CommandResult {
-  events: ModelLifecycleEvent[];
-  state: RegistryState;
-}
-
-export class RegistryClient {
+export class RegistryClient implements RegistryWriter {
   readonly follower: RegistryFollower;
   readonly #codec: SchemaCodec;
   readonly #kafka: Kafka;
@@ -112,8 +88,7 @@ export class RegistryClient {
       })),
     });
     const state = await this.follower.waitForEvents(events.map((e) => e.event_id));
-    const lost = state.ignored.find((i) => events.some((e) => e.event_id === i.eventId));
-    if (lost) throw new RheoError(refusalCode(lost.reason), `a concurrent change won: ${lost.reason}`);
+    assertApplied(state, events);
     this.#log.info(
       { command: command.kind, model: command.model, events: events.map((e) => e.event_type) },
       'registry command applied',
@@ -122,53 +97,12 @@ export class RegistryClient {
   }
 
   /** Stores the artifact (content-addressed) and registers the version pointing at it. */
-  async register(store: ArtifactStore, bytes: Uint8Array, request: RegisterRequest): Promise<CommandResult> {
-    const artifact = await store.put(bytes, { extension: '.onnx' });
-    return this.execute({
-      kind: 'register',
-      model: request.model,
-      version: request.version,
-      actor: request.actor,
-      spec: registrationSpec(artifact, request),
-      ...(request.reason ? { reason: request.reason } : {}),
-    });
+  register(store: ArtifactStore, bytes: Uint8Array, request: RegisterRequest): Promise<CommandResult> {
+    return storeAndRegister(this, store, bytes, request);
   }
 
   async close(): Promise<void> {
     await this.#producer?.disconnect().catch(() => undefined);
     if (this.#ownsFollower) await this.follower.stop();
   }
-}
-
-/** The REGISTERED section for an artifact already stored. */
-export function registrationSpec(
-  artifact: { uri: string; sha256: string; size: number },
-  request: RegisterRequest,
-): ModelVersionRegistered {
-  const lineage = request.lineage ?? {};
-  return {
-    framework: 'onnx',
-    artifact_uri: artifact.uri,
-    sha256: artifact.sha256,
-    size_bytes: artifact.size,
-    inputs: request.inputs.map((i) => ({ name: i.name, type: i.type, feature_group: i.feature_group ?? null })),
-    outputs: request.outputs,
-    metrics: request.metrics ?? {},
-    params: request.params ?? {},
-    lineage: {
-      run_id: lineage.run_id ?? null,
-      training_set_query: lineage.training_set_query ?? 'uploaded',
-      training_set_hash: lineage.training_set_hash ?? '',
-      row_count: lineage.row_count ?? 0,
-      data_start: lineage.data_start ?? null,
-      data_end: lineage.data_end ?? null,
-      parent_version: lineage.parent_version ?? null,
-      code_version: lineage.code_version ?? null,
-      seed: lineage.seed ?? null,
-    },
-    baseline: request.baseline ?? { features: [], prediction: null },
-    model_card: request.modelCard ?? '',
-    author: request.actor,
-    created_time: request.createdTime ?? Date.now(),
-  };
 }

@@ -14,21 +14,12 @@
  * request) changes nothing the second time.
  */
 
-import type { CommandResult, RegisterRequest } from '../registry/client.ts';
 import type { RegistryCommand } from '../registry/commands.ts';
-import type { RegistryState } from '../registry/types.ts';
-import type { ArtifactStore } from '../serving/artifacts/store.ts';
+import type { RegistryWriter } from '../registry/writer.ts';
 import type { GateAction, GateCheck } from './gate.ts';
 
 export const TRAINER_ACTOR = 'service:trainer';
 export const GATE_ACTOR = 'service:quality-gate';
-
-/** What the trainer needs of the registry (RegistryClient has it). */
-export interface RegistryWriter {
-  readonly state: RegistryState;
-  execute(command: RegistryCommand): Promise<CommandResult>;
-  register(store: ArtifactStore, bytes: Uint8Array, request: RegisterRequest): Promise<CommandResult>;
-}
 
 export interface Decision {
   action: GateAction;

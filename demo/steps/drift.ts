@@ -27,7 +27,8 @@ import { type BaselineSource, registryBaselines } from '../../processors/drift/b
 import { createDriftProcessor } from '../../processors/drift/index.ts';
 import { DEFAULT_DRIFT_SETTINGS } from '../../processors/drift/settings.ts';
 import { createFeedbackJoiner } from '../../processors/feedback-joiner/index.ts';
-import { type RegisterRequest, RegistryClient, registrationSpec } from '../../registry/client.ts';
+import { RegistryClient } from '../../registry/client.ts';
+import { type RegisterRequest, registrationSpec } from '../../registry/writer.ts';
 import { CONTRACTS, type DriftBaseline, type FeedbackInput, type PredictionInput, SchemaCodec } from '../../schemas/index.ts';
 import { sha256Hex } from '../../serving/artifacts/store.ts';
 import { DEFAULT_SESSION_SETTINGS, LoadedModel } from '../../serving/host/session.ts';

@@ -7,7 +7,7 @@
  */
 
 import { auc } from '../../kernel/quality.ts';
-import type { RegisterRequest } from '../../registry/client.ts';
+import type { RegisterRequest } from '../../registry/writer.ts';
 import { OnnxGraph, type ValueRef } from '../../serving/onnx/builder.ts';
 import { type Transaction, take, transactions } from './generator.ts';
 

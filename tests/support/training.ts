@@ -1,4 +1,4 @@
-/** Broker-free doubles for training runs: an in-memory registry (the real decide + fold), stores and sinks. */
+/** Broker-free doubles for training runs: the in-memory registry writer, stores and sinks. */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,42 +8,12 @@ import { cardActivity, merchantRisk } from '../../features/groups/index.ts';
 import { MemoryOfflineStore } from '../../features/offline/memory.ts';
 import { FeatureRegistry } from '../../features/registry.ts';
 import { createLogger } from '../../kernel/log.ts';
-import { type CommandResult, type RegisterRequest, registrationSpec } from '../../registry/client.ts';
-import { decide, type RegistryCommand } from '../../registry/commands.ts';
-import { foldEvents } from '../../registry/fold.ts';
-import { DEFAULT_POLICY, emptyState, type RegistryState } from '../../registry/types.ts';
-import type { ModelLifecycleEvent } from '../../schemas/index.ts';
+import { MemoryRegistry } from '../../registry/memory.ts';
 import { FileArtifactStore } from '../../serving/artifacts/fs.ts';
-import type { ArtifactStore } from '../../serving/artifacts/store.ts';
 import { type LabeledExample, MemoryLabelSource } from '../../trainers/data/labels.ts';
-import type { RegistryWriter } from '../../trainers/decision.ts';
 import { MemoryRunEvents } from '../../trainers/events.ts';
 import type { RunDeps } from '../../trainers/run.ts';
 import { MemoryTracker } from '../../trainers/tracking.ts';
-
-export class MemoryRegistry implements RegistryWriter {
-  state: RegistryState = emptyState();
-  readonly log: ModelLifecycleEvent[] = [];
-
-  async execute(command: RegistryCommand): Promise<CommandResult> {
-    const events = decide(this.state, command);
-    this.state = foldEvents(events, DEFAULT_POLICY, this.state);
-    this.log.push(...events);
-    return { events, state: this.state };
-  }
-
-  async register(store: ArtifactStore, bytes: Uint8Array, request: RegisterRequest): Promise<CommandResult> {
-    const artifact = await store.put(bytes, { extension: '.onnx' });
-    return this.execute({
-      kind: 'register',
-      model: request.model,
-      version: request.version,
-      actor: request.actor,
-      spec: registrationSpec(artifact, request),
-      ...(request.reason ? { reason: request.reason } : {}),
-    });
-  }
-}
 
 export function examplesOf(history: LabeledHistory): LabeledExample[] {
   return history.predictions.map((p, i) => ({

@@ -10,14 +10,13 @@ import type { GatewayServices } from '../../../gateway/types.ts';
 import { loadConfig } from '../../../kernel/config.ts';
 import { createLogger } from '../../../kernel/log.ts';
 import { createRegistry } from '../../../kernel/metrics.ts';
-import type { RegistryClient } from '../../../registry/client.ts';
 import type { RegistryFollower } from '../../../registry/follower.ts';
+import { MemoryRegistry } from '../../../registry/memory.ts';
 import type { PredictionInput } from '../../../schemas/index.ts';
 import { FileArtifactStore } from '../../../serving/artifacts/fs.ts';
 import { ArtifactResolver } from '../../../serving/artifacts/store.ts';
 import { ModelHost } from '../../../serving/host/host.ts';
 import type { FeatureLookup } from '../../../serving/scoring.ts';
-import { MemoryRegistry } from '../../support/memory-registry.ts';
 import { FRAUD_FEATURES, fraudModelBytes } from '../../support/models.ts';
 import { fraudScore } from '../../support/serving.ts';
 
@@ -52,7 +51,7 @@ beforeAll(async () => {
     scoring: { host, features },
     host,
     follower: registry as unknown as RegistryFollower,
-    registry: registry as unknown as RegistryClient,
+    registry,
     store,
     predictions: { append: (p) => void logged.push(p) },
     metrics,

@@ -10,12 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RheoError } from '../../../kernel/errors.ts';
 import { createLogger } from '../../../kernel/log.ts';
 import { createRegistry } from '../../../kernel/metrics.ts';
+import { MemoryRegistry } from '../../../registry/memory.ts';
 import { FileArtifactStore } from '../../../serving/artifacts/fs.ts';
 import { ArtifactResolver } from '../../../serving/artifacts/store.ts';
 import { ModelHost } from '../../../serving/host/host.ts';
 import { route } from '../../../serving/routing.ts';
 import { deterministicIds, type EntityKey, type FeatureLookup, scoreMany } from '../../../serving/scoring.ts';
-import { MemoryRegistry } from '../../support/memory-registry.ts';
 import { fraudModelBytes } from '../../support/models.ts';
 import { fraudScore } from '../../support/serving.ts';
 

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../../kernel/log.ts';
 import { createRegistry } from '../../../../kernel/metrics.ts';
 import { type ScoredRequest, scoreRequests, scorerTransform } from '../../../../processors/scorer/transform.ts';
+import { MemoryRegistry } from '../../../../registry/memory.ts';
 import { MemorySink, ProcessorTestDriver } from '../../../../runtime/driver.ts';
 import type { ProcessorSpec } from '../../../../runtime/types.ts';
 import type { PredictionInput, PredictionRequest } from '../../../../schemas/index.ts';
@@ -14,7 +15,6 @@ import { ArtifactResolver } from '../../../../serving/artifacts/store.ts';
 import { ModelHost } from '../../../../serving/host/host.ts';
 import { route } from '../../../../serving/routing.ts';
 import { TOPICS } from '../../../../topics/catalogue.ts';
-import { MemoryRegistry } from '../../../support/memory-registry.ts';
 import { FRAUD_FEATURES, fraudModelBytes } from '../../../support/models.ts';
 import { fraudScore } from '../../../support/serving.ts';
 
