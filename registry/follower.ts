@@ -56,7 +56,7 @@ export class RegistryFollower {
     return this.#caughtUp;
   }
 
-  /** Offset of the next event to apply (events applied so far, counting ignored ones). */
+  /** Offset of the next record to read in `models.lifecycle` (everything before it is folded, ignored or skipped). */
   get position(): bigint {
     return this.#position;
   }
