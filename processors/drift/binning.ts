@@ -3,11 +3,11 @@
  * `bin_edges` make k+1 bins — bin i holds v with edges[i-1] <= v < edges[i], the outer bins open-ended —
  * and a categorical one has a bin per known category plus a last bin for unseen ones. Edges come from
  * the training set and are never re-derived from live data, so every window of a version is scored on
- * the same bins and identical data always gives identical counts. Baselines are built by the trainer
- * (`trainers/baseline.ts`) with the same bin search (`kernel/binning.ts`), so its proportions match
- * what is counted here.
+ * the same bins and identical data always gives identical counts. Which values are null, which bin
+ * a value falls in and how a category is read are the rules of `kernel/binning.ts`, the very ones the
+ * trainer (`trainers/baseline.ts`) built the proportions with, so they match what is counted here.
  */
-import { binIndex } from '../../kernel/binning.ts';
+import { binIndex, categoryValue, isBooleanLike, numericValue } from '../../kernel/binning.ts';
 import type { FeatureBaseline } from '../../schemas/index.ts';
 
 /** Where one live value falls: its bin, and whether it lies outside what training saw. */
@@ -39,21 +39,6 @@ function placement(binner: Pick<Binner, 'bins' | 'index'>, value: unknown): Plac
   return i >= binner.bins ? { bin: i - binner.bins, outOfRange: true } : { bin: i, outOfRange: false };
 }
 
-/** Booleans count as 1/0 (as models see them); strings, NaN and infinities are not numbers. */
-function asNumber(value: unknown): number | null {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
-  if (typeof value === 'boolean') return value ? 1 : 0;
-  return null;
-}
-
-/** Booleans are the categories `true` and `false`; so are 1/0 when the baseline's categories are those (booleans logged as numbers). */
-function asCategory(value: unknown, booleanLike: boolean): string | null {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  if (typeof value === 'number' && Number.isFinite(value)) return booleanLike ? (value >= 0.5 ? 'true' : 'false') : String(value);
-  return null;
-}
-
 /** Compiles a baseline into a binner; throws with the reason when the baseline is inconsistent. */
 export function compileBinner(baseline: FeatureBaseline): Binner {
   const { feature } = baseline;
@@ -76,7 +61,7 @@ export function compileBinner(baseline: FeatureBaseline): Binner {
       edges,
       categories: [],
       index(value) {
-        const v = typeof value === 'number' ? (Number.isFinite(value) ? value : null) : asNumber(value);
+        const v = numericValue(value);
         if (v === null) return -1;
         const bin = binIndex(edges, v);
         return v < min || v > max ? bin + bins : bin;
@@ -99,7 +84,7 @@ export function compileBinner(baseline: FeatureBaseline): Binner {
       );
     const unseen = categories.length;
     const bins = categories.length + 1;
-    const booleanLike = index.has('true') && index.has('false');
+    const booleanLike = isBooleanLike(categories);
     return {
       feature,
       kind: 'CATEGORICAL',
@@ -108,7 +93,7 @@ export function compileBinner(baseline: FeatureBaseline): Binner {
       edges: [],
       categories,
       index(value) {
-        const c = asCategory(value, booleanLike);
+        const c = categoryValue(value, booleanLike);
         if (c === null) return -1;
         return index.get(c) ?? unseen + bins;
       },
