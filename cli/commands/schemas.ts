@@ -1,3 +1,11 @@
+/**
+ * `rheo schemas …`: the Avro contracts against the schema registry (list, check, register), and
+ * `export`, which writes every contract and every feature group's derived schema as `.avsc` files
+ * for producers and consumers written in other languages.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { FeatureRegistry } from '../../features/registry.ts';
 import { defineActions } from '../../kernel/args.ts';
 import { loadConfig } from '../../kernel/config.ts';
 import { errorMessage } from '../../kernel/errors.ts';
@@ -5,9 +13,12 @@ import { retry } from '../../kernel/retry.ts';
 import { SchemaCodec } from '../../schemas/codec.ts';
 import { type Contract, contractNamed } from '../../schemas/contracts.ts';
 import { SchemaIncompatibleError } from '../../schemas/errors.ts';
-import { TOPICS, type TopicEntry, valueSubject } from '../../topics/catalogue.ts';
+import { featureGroupSchema } from '../../schemas/feature-group.ts';
+import type { AvroRecordSchema } from '../../schemas/index.ts';
+import { featureTopic, TOPICS, type TopicEntry, valueSubject } from '../../topics/catalogue.ts';
 import { CliError, type CliIO, defineCommand } from '../command.ts';
 import { table } from '../format.ts';
+import { GROUPS_FLAG, loadRegistry } from './features.ts';
 
 interface Binding {
   topic: TopicEntry;
@@ -45,14 +56,80 @@ const json = { type: 'boolean', description: 'print JSON instead of a table' } a
 const SCHEMAS_ARGS = defineActions({
   program: 'rheo schemas',
   defaultAction: 'list',
-  actions: { list: { flags: { json } }, check: { flags: { json } }, register: { flags: { json } } },
+  actions: {
+    list: { flags: { json } },
+    check: { flags: { json } },
+    register: { flags: { json } },
+    export: {
+      flags: {
+        dir: { type: 'string', value: 'DIR', description: 'where the .avsc files go (default ./avro; created if missing)' },
+        groups: GROUPS_FLAG,
+        json: { type: 'boolean', description: 'print the files written as JSON' },
+      },
+      notes: ['One <namespace>.<name>.avsc per contract and per feature group; existing files are overwritten.'],
+    },
+  },
 });
+
+/** One `.avsc` file `export` wrote. */
+export interface ExportedSchema {
+  /** Full Avro name (`io.rheo.Prediction`). */
+  schema: string;
+  kind: 'contract' | 'feature-group';
+  topic: string;
+  subject: string;
+  /** Absolute path of the file written. */
+  file: string;
+}
+
+/** The full name of a record schema: its namespace (if any) and name. */
+function fullName(schema: AvroRecordSchema): string {
+  return schema.namespace && !schema.name.includes('.') ? `${schema.namespace}.${schema.name}` : schema.name;
+}
+
+/**
+ * Writes every contract bound to a catalogue topic and every feature group's derived schema into
+ * `dir`, one `<full name>.avsc` each (pretty-printed JSON, the schema exactly as registered).
+ */
+export function exportSchemas(dir: string, groups: FeatureRegistry): ExportedSchema[] {
+  const target = resolve(dir);
+  mkdirSync(target, { recursive: true });
+  const entries: Array<Omit<ExportedSchema, 'file'> & { body: AvroRecordSchema }> = [
+    ...bindings().map((b) => ({
+      schema: b.contract.fullName,
+      kind: 'contract' as const,
+      topic: b.topic.name,
+      subject: b.subject,
+      body: b.contract.schema,
+    })),
+    ...groups.list().map((group) => {
+      const body = featureGroupSchema(group);
+      const topic = featureTopic(group.name);
+      return { schema: fullName(body), kind: 'feature-group' as const, topic: topic.name, subject: valueSubject(topic), body };
+    }),
+  ];
+  const seen = new Set<string>();
+  return entries.map(({ body, ...entry }) => {
+    if (seen.has(entry.schema)) throw new CliError(`two schemas are named ${entry.schema}; nothing more was written`);
+    seen.add(entry.schema);
+    const file = join(target, `${entry.schema}.avsc`);
+    writeFileSync(file, `${JSON.stringify(body, null, 2)}\n`);
+    return { ...entry, file };
+  });
+}
 
 export const schemasCommand = defineCommand({
   name: 'schemas',
-  summary: 'list the Avro contracts, check them against the registry, or register them with compatibility set',
+  summary:
+    'list the Avro contracts, check them against the registry, register them with compatibility set, or export them as .avsc files',
   args: SCHEMAS_ARGS,
   async run(args, io) {
+    if (args.action === 'export') {
+      const written = exportSchemas(args.flags.dir ?? 'avro', await loadRegistry(args.flags.groups));
+      if (args.flags.json) io.out(JSON.stringify(written, null, 2));
+      else io.out(table(written.map(({ schema, kind, subject, file }) => ({ schema, kind, subject, file }))));
+      return 0;
+    }
     const { action } = args;
     const json = args.flags.json;
     const all = bindings();
