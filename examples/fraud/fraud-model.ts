@@ -6,7 +6,7 @@
  * suggests), so a demo can show a better version canaried against a weaker one.
  */
 
-import { auc } from '../../kernel/quality.ts';
+import { auc, logLoss } from '../../kernel/quality.ts';
 import type { RegisterRequest } from '../../registry/writer.ts';
 import { OnnxGraph, type ValueRef } from '../../serving/onnx/builder.ts';
 import { type Transaction, take, transactions } from './generator.ts';
@@ -118,9 +118,7 @@ export function trainFraudModel(options: { variant: FraudVariant; seed?: number;
   };
   const scores = test.map(predict);
   const labels = test.map((t) => (t.isFraud ? 1 : 0));
-  const logloss =
-    -scores.reduce((s, p, i) => s + (labels[i] ? Math.log(Math.max(p, 1e-12)) : Math.log(Math.max(1 - p, 1e-12))), 0) /
-    scores.length;
+  const logloss = logLoss(labels, scores) ?? Number.NaN;
   const aucValue = auc(labels, scores) ?? Number.NaN;
   return {
     bytes: fraudGraph(options.variant, mean, scale, weights, bias),

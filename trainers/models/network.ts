@@ -312,6 +312,8 @@ export async function trainNetwork(net: TabularNet, data: FitData, options: FitO
 function validation(net: TabularNet, data: FitData): { loss: number; metrics: Record<string, number> } {
   const outputs = net.predictNormalized(data.xVal, data.valRows);
   if (net.task === 'binary') {
+    // The training objective as TF.js computes it (p clipped at its epsilon, 1e-7), so early stopping
+    // watches the very loss being minimised; the reported log loss is `kernel/quality.ts`'s.
     let sum = 0;
     for (let i = 0; i < data.valRows; i++) {
       const p = Math.min(1 - 1e-7, Math.max(1e-7, outputs[i] as number));
