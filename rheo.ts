@@ -2,8 +2,9 @@
  * Rheo's public API: what `import … from 'rheo'` gives a project (package.json `exports`, built to
  * dist/rheo.js with its declarations). Small on purpose: declaring feature groups and typing their
  * features and events, the Avro contracts of Rheo's own topics with their generated TypeScript types,
- * and the package version. Everything else is internal and may move; this surface grows with what a
- * project can declare (issue 10).
+ * project declarations (`defineProject`, its types, its validation and `toTrainingSpec`), and the
+ * package version. Everything else is internal and may move; this surface grows with what a project
+ * can declare (issue 10).
  */
 import { createRequire } from 'node:module';
 
@@ -19,6 +20,24 @@ export {
   groupProblems,
   parseFeatureRef,
 } from './features/declaration.ts';
+export {
+  checkProject,
+  DRIFT_DEFAULTS,
+  type DriftDecl,
+  defineProject,
+  type EntityDecl,
+  type LabelSource,
+  type ModelDecl,
+  type ProjectDecl,
+  projectProblems,
+  type RequestSourceDecl,
+  type RolloutPolicy,
+  type TaskDecl,
+  type TopicOverride,
+  TRAINING_DEFAULTS,
+  type TrainingDecl,
+  toTrainingSpec,
+} from './projects/declaration.ts';
 export {
   type AvroRecordSchema,
   allContracts,

@@ -6,6 +6,10 @@
 import { type CliCommand, CliError, type CliIO, processIO } from './command.ts';
 
 export const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
+  init: {
+    summary: 'create a Rheo project (rheo.project.ts, README.md, package.json) in a folder',
+    load: async () => (await import('./commands/init.ts')).initCommand,
+  },
   stack: {
     summary: 'start, stop and inspect the local stack (up|down|status|env)',
     load: async () => (await import('./commands/stack.ts')).stackCommand,

@@ -164,6 +164,13 @@ export const ERROR_CATALOGUE = {
     description:
       'An exported ONNX model does not reproduce TensorFlow.js outputs within tolerance on the test split; nothing was registered.',
   },
+  PROJECT_INVALID: {
+    status: 500,
+    retriable: false,
+    description:
+      'A Rheo project (`rheo.project.ts`) is missing, cannot be imported, or its declaration is not valid; the message lists every problem.',
+    template: 'project {project} is not valid:\n  {problems}',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

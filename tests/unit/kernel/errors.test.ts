@@ -57,7 +57,7 @@ describe('error catalogue', () => {
 
   it('holds a pinned number of codes, so adding or removing one is a deliberate change', () => {
     // Changing this number? Add the README row, and move a removed code to RETIRED_CODES.
-    expect(Object.keys(ERROR_CATALOGUE)).toHaveLength(31);
+    expect(Object.keys(ERROR_CATALOGUE)).toHaveLength(32);
   });
 
   it('never reuses a retired code', () => {

@@ -22,6 +22,7 @@ import {
   variable,
 } from '../../../kernel/settings.ts';
 import { DRIFT_SETTINGS } from '../../../processors/drift/settings.ts';
+import { PROJECT_SETTINGS } from '../../../projects/settings.ts';
 import { TRAINER_SETTINGS } from '../../../trainers/settings.ts';
 
 /** Every schema a component declares; a new component's schema belongs here too. */
@@ -31,6 +32,7 @@ const DECLARED: Record<string, SettingsSchema> = {
   drift: DRIFT_SETTINGS,
   trainer: TRAINER_SETTINGS,
   cli: CLI_SETTINGS,
+  project: PROJECT_SETTINGS,
 };
 
 function refusal(fn: () => unknown): RheoError {
