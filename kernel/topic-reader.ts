@@ -371,16 +371,32 @@ class TopicReading<T> {
   }
 }
 
-/** Removes the throwaway group once its only member left; a failure only leaves an empty group to expire. */
+/** How long stopping waits for the group's deletion: a stop (a SIGTERM) must not wait on admin retries. */
+const DELETE_GROUP_TIMEOUT_MS = 5_000;
+
+/**
+ * Removes the throwaway group once its only member left, within DELETE_GROUP_TIMEOUT_MS; a failure or
+ * a timeout only leaves an empty group for the broker to expire.
+ */
 async function deleteGroup(kafka: Kafka, groupId: string): Promise<void> {
   let admin: Admin | undefined;
+  let timer: NodeJS.Timeout | undefined;
   try {
     admin = createAdmin(kafka);
-    await admin.connect();
-    await admin.deleteGroups([groupId]);
+    const connected = admin;
+    await Promise.race([
+      (async () => {
+        await connected.connect();
+        await connected.deleteGroups([groupId]);
+      })(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, DELETE_GROUP_TIMEOUT_MS);
+      }),
+    ]);
   } catch {
     // Nothing was committed, so the group holds no offsets; the broker expires it on its own.
   } finally {
+    clearTimeout(timer);
     await admin?.disconnect().catch(() => undefined);
   }
 }

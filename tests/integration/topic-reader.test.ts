@@ -82,9 +82,13 @@ describe('topic reader', () => {
     } finally {
       await transactional.disconnect();
     }
-    const [partition0] = (await admin.fetchTopicOffsets(topic)).filter((o) => o.partition === 0);
-    // Three records and the commit marker: the high watermark is past an offset no record has.
-    expect(partition0?.high).toBe('4');
+    // Three records and the commit marker: the high watermark is past an offset no record has. The
+    // broker writes the marker after EndTxn returns, and offsets are read committed (the last stable
+    // offset), so it is visible a moment later.
+    await waitFor('the commit marker', async () => {
+      const [partition0] = (await admin.fetchTopicOffsets(topic)).filter((o) => o.partition === 0);
+      return partition0?.high === '4';
+    });
     const { records, summary } = await readAll(topic);
     expect(records.map((r) => [r.partition, r.offset, r.value])).toEqual([
       [0, 0n, 'a'],
