@@ -20,7 +20,14 @@ import { TOPICS } from '../topics/catalogue.ts';
 import { decide, type RegistryCommand } from './commands.ts';
 import { RegistryFollower } from './follower.ts';
 import { DEFAULT_POLICY, type RegistryPolicy, type RegistryState } from './types.ts';
-import { assertApplied, type CommandResult, type RegisterRequest, type RegistryWriter, storeAndRegister } from './writer.ts';
+import {
+  assertApplied,
+  type CommandResult,
+  type RegisterRequest,
+  type RegisterResult,
+  type RegistryWriter,
+  storeAndRegister,
+} from './writer.ts';
 
 export interface RegistryClientOptions {
   kafka: Kafka;
@@ -97,7 +104,7 @@ export class RegistryClient implements RegistryWriter {
   }
 
   /** Stores the artifact (content-addressed) and registers the version pointing at it. */
-  register(store: ArtifactStore, bytes: Uint8Array, request: RegisterRequest): Promise<CommandResult> {
+  register(store: ArtifactStore, bytes: Uint8Array, request: RegisterRequest): Promise<RegisterResult> {
     return storeAndRegister(this, store, bytes, request);
   }
 

@@ -19,6 +19,7 @@ export {
   assertApplied,
   type CommandResult,
   type RegisterRequest,
+  type RegisterResult,
   type RegistryWriter,
   registrationSpec,
   storeAndRegister,

@@ -9,7 +9,14 @@ import type { ArtifactStore } from '../serving/artifacts/store.ts';
 import { decide, type RegistryCommand } from './commands.ts';
 import { foldEvents } from './fold.ts';
 import { DEFAULT_POLICY, emptyState, type RegistryPolicy, type RegistryState } from './types.ts';
-import { assertApplied, type CommandResult, type RegisterRequest, type RegistryWriter, storeAndRegister } from './writer.ts';
+import {
+  assertApplied,
+  type CommandResult,
+  type RegisterRequest,
+  type RegisterResult,
+  type RegistryWriter,
+  storeAndRegister,
+} from './writer.ts';
 
 export class MemoryRegistry implements RegistryWriter {
   readonly #policy: RegistryPolicy;
@@ -41,7 +48,7 @@ export class MemoryRegistry implements RegistryWriter {
     return { events, state: this.#state };
   }
 
-  register(store: ArtifactStore, bytes: Uint8Array, request: RegisterRequest): Promise<CommandResult> {
+  register(store: ArtifactStore, bytes: Uint8Array, request: RegisterRequest): Promise<RegisterResult> {
     return storeAndRegister(this, store, bytes, request);
   }
 }

@@ -4,12 +4,14 @@
  * appends the events, folds them (`foldEvents`) and checks its own events were applied — so the
  * caller gets the state that includes its decision, or the refusal of a concurrent change that won.
  * `RegistryClient` does this through `models.lifecycle`; `MemoryRegistry` (registry/memory.ts) in
- * memory, with the same rules and fold. Registering a version (store the artifact, then the
- * REGISTERED command) is written once here, for both.
+ * memory, with the same rules and fold. Registering a version (check the ONNX graph against the
+ * declared inputs and outputs, store the artifact, then the REGISTERED command) is written once here,
+ * for both, so the CLI, the gateway's register route and the trainer refuse the same misfits.
  */
 import { RheoError } from '../kernel/errors.ts';
 import type { ModelInput, ModelLifecycleEvent, ModelOutput, ModelVersionRegistered } from '../schemas/index.ts';
 import type { ArtifactStore } from '../serving/artifacts/store.ts';
+import { checkRegistration, type ScoringOutput } from '../serving/onnx/inspect.ts';
 import type { RegistryCommand } from './commands.ts';
 import { refusalCode } from './rules.ts';
 import type { RegistryState } from './types.ts';
@@ -35,25 +37,45 @@ export interface CommandResult {
   state: RegistryState;
 }
 
+/** A registration's result: the command's, and the graph output the version will be scored from. */
+export interface RegisterResult extends CommandResult {
+  scoring: ScoringOutput;
+}
+
 /** The registry's write side: what the gateway's management routes and the trainer need. */
 export interface RegistryWriter {
   /** The folded state, including every command this writer carried out. */
   readonly state: RegistryState;
   /** Decides, appends and folds a command. Throws (appending nothing) when it breaks a rule. */
   execute(command: RegistryCommand): Promise<CommandResult>;
-  /** Stores the artifact (content-addressed) and registers the version pointing at it. */
-  register(store: ArtifactStore, bytes: Uint8Array, request: RegisterRequest): Promise<CommandResult>;
+  /** Checks the graph against the declared interface, stores the artifact (content-addressed) and registers the version pointing at it. */
+  register(store: ArtifactStore, bytes: Uint8Array, request: RegisterRequest): Promise<RegisterResult>;
 }
 
-/** `register` for any writer: the artifact goes to the store first, so the REGISTERED event can point at it. */
+/**
+ * `register` for any writer. The ONNX graph is checked against the declared inputs and outputs
+ * first (MODEL_INVALID naming the graph's real outputs, nothing stored), then the artifact goes to
+ * the store, so the REGISTERED event can point at it.
+ */
 export async function storeAndRegister(
   writer: Pick<RegistryWriter, 'execute'>,
   store: ArtifactStore,
   bytes: Uint8Array,
   request: RegisterRequest,
-): Promise<CommandResult> {
+): Promise<RegisterResult> {
+  let scoring: ScoringOutput;
+  try {
+    scoring = await checkRegistration(bytes, request);
+  } catch (error) {
+    if (error instanceof RheoError)
+      throw new RheoError(error.code, `${request.model}@${request.version}: ${error.message}`, {
+        cause: error,
+        ...(error.details ? { details: error.details } : {}),
+      });
+    throw error;
+  }
   const artifact = await store.put(bytes, { extension: '.onnx' });
-  return writer.execute({
+  const result = await writer.execute({
     kind: 'register',
     model: request.model,
     version: request.version,
@@ -61,6 +83,7 @@ export async function storeAndRegister(
     spec: registrationSpec(artifact, request),
     ...(request.reason ? { reason: request.reason } : {}),
   });
+  return { ...result, scoring };
 }
 
 /** Throws when the fold ignored one of a command's own events: a concurrent change won the race. */

@@ -307,7 +307,13 @@ async function runAction(client: RegistryClient, io: CliIO, args: ModelsArgs): P
         ...(values.reason ? { reason: values.reason } : {}),
       });
       const v = versionDetail(resolveVersion(requireModel(result.state, name), values.version));
-      show(io, json, v, () => `registered ${name}@${v.version} (${v.stage}) sha256 ${v.sha256} → ${v.artifact_uri}`);
+      show(
+        io,
+        json,
+        { ...v, scoring: result.scoring },
+        () =>
+          `registered ${name}@${v.version} (${v.stage}) sha256 ${v.sha256} → ${v.artifact_uri}\n${result.scoring.description}`,
+      );
       return 0;
     }
     default: {

@@ -1,6 +1,8 @@
 /**
  * A model version's lifecycle over HTTP (`admin` scope): register a version (ONNX bytes uploaded as
- * base64, stored content-addressed), request a stage transition, approve or reject a pending request,
+ * base64, its graph checked against the declared inputs and outputs — 422 MODEL_INVALID naming the
+ * graph's outputs when they do not fit — then stored content-addressed; the answer's `scoring` says
+ * which output and column the version is scored from), request a stage transition, approve or reject a pending request,
  * and archive a version that takes no traffic. Every write is a registry command: decided against the
  * folded log, refused with 404/409 and no event when illegal, otherwise produced to `models.lifecycle`
  * and read back before the answer. The actor is the API key's.
@@ -115,7 +117,7 @@ async function modelLifecycle(app: FastifyInstance): Promise<void> {
       if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body.artifact_base64))
         throw new RheoError('BAD_REQUEST', 'artifact_base64 is not base64');
       const bytes = Buffer.from(body.artifact_base64, 'base64');
-      const { events, state } = await registryWriter(app).register(store, bytes, {
+      const { events, state, scoring } = await registryWriter(app).register(store, bytes, {
         model: request.params.name,
         version: body.version,
         actor: request.actor,
@@ -131,6 +133,7 @@ async function modelLifecycle(app: FastifyInstance): Promise<void> {
       return {
         events: eventSummaries(events),
         version: versionDetail(resolveVersion(requireModel(state, request.params.name), body.version)),
+        scoring,
       };
     },
   );

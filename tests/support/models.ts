@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ModelVersionRegistered } from '../../schemas/index.ts';
 import { sha256Hex } from '../../serving/artifacts/store.ts';
-import { logisticRegressionModel } from '../../serving/onnx/builder.ts';
+import { logisticRegressionModel, OnnxGraph, type ValueRef } from '../../serving/onnx/builder.ts';
 
 export const FRAUD_FEATURES = ['amount', 'hour_of_day', 'distance_from_home_km', 'merchant_risk'] as const;
 
@@ -14,6 +14,31 @@ export function fraudModelBytes(options: { bias?: number; weights?: number[] } =
     bias: options.bias ?? -2,
     normalisation: { mean: [0, 0, 0, 0], scale: [1, 1, 1, 1] },
   });
+}
+
+/**
+ * The fraud classifier shaped the way skl2onnx converts a scikit-learn one (zipmap off): input
+ * `float_input` [N, 4], outputs `label` (ArgMax, int64 [N]) and `probabilities` (Softmax, float [N, 2]).
+ * Class 1's probability is sigmoid(w·x + bias) with the fixture's weights, i.e. `fraudModelBytes`'s score.
+ */
+export function sklearnLikeModelBytes(options: { bias?: number; weights?: number[] } = {}): Uint8Array {
+  const w = options.weights ?? [0.01, -0.05, 0.02, 3];
+  const g = new OnnxGraph('sklearn_like');
+  const x = g.input('float_input', ['N', w.length]);
+  const logits = g.gemm(
+    x,
+    g.constant(
+      'coef',
+      w.flatMap((v) => [0, v]),
+      [w.length, 2],
+    ),
+    g.constant('intercept', [0, options.bias ?? -2]),
+  );
+  const probabilities = g.softmax(logits, 1);
+  const label = g.node('ArgMax', [probabilities], { axis: 1, keepdims: 0 })[0] as ValueRef;
+  g.output(label, 'label', ['N'], 'int64');
+  g.output(probabilities, 'probabilities', ['N', 2]);
+  return g.toModel({ producerName: 'skl2onnx-like' });
 }
 
 export function spec(

@@ -13,7 +13,7 @@ import { MemoryRegistry } from '../../../registry/memory.ts';
 import { emptyState, type RegistryState } from '../../../registry/types.ts';
 import { assertApplied, type RegisterRequest } from '../../../registry/writer.ts';
 import { FileArtifactStore } from '../../../serving/artifacts/fs.ts';
-import { fraudModelBytes } from '../../support/models.ts';
+import { FRAUD_FEATURES, fraudModelBytes } from '../../support/models.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'rheo-memory-registry-'));
 const store = new FileArtifactStore(dir);
@@ -25,7 +25,8 @@ function request(version: string): RegisterRequest {
     model: 'fraud',
     version,
     actor: 'user:a',
-    inputs: [{ name: 'amount', type: 'DOUBLE' }],
+    // The fraud model's graph takes [N, 4]: registration checks the declared inputs against it.
+    inputs: FRAUD_FEATURES.map((name) => ({ name, type: 'DOUBLE' as const })),
     outputs: [{ name: 'probability', type: 'DOUBLE' }],
     reason: 'unit test',
   };
