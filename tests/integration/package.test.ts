@@ -249,6 +249,33 @@ describe('an installed rheo, used from a project outside the repository', () => 
     expect(refused.stdout).toMatch(/"float"' is not assignable to type 'FeatureValueType'/);
   });
 
+  it('npx rheo init writes a starter whose rheo.project.ts type-checks against the installed types, and never overwrites it', async () => {
+    const init = await inProject('npx', ['rheo', 'init', 'shop', '--json']);
+    expect(init.code, init.stderr).toBe(0);
+    expect(JSON.parse(init.stdout)).toMatchObject({
+      name: 'shop',
+      files: ['rheo.project.ts', 'README.md', 'package.json'].map((path) => ({ path, status: 'written' })),
+    });
+    const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
+    expect(JSON.parse(readFileSync(join(project, 'shop', 'package.json'), 'utf8'))).toMatchObject({
+      type: 'module',
+      dependencies: { rheo: `^${pkg.version}` },
+    });
+    writeFileSync(
+      join(project, 'tsconfig.project.json'),
+      JSON.stringify({
+        compilerOptions: { module: 'nodenext', target: 'es2023', strict: true, noEmit: true, skipLibCheck: true, types: [] },
+        files: ['shop/rheo.project.ts'],
+      }),
+    );
+    const tsc = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
+    const typed = await inProject(PINNED_NODE, [tsc, '-p', join(project, 'tsconfig.project.json')]);
+    expect(typed.code, typed.stdout + typed.stderr).toBe(0);
+    const again = await inProject('npx', ['rheo', 'init', 'shop']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('already exists; rheo init never overwrites a project');
+  });
+
   it('a SIGTERM to a running `npx rheo gateway` ends the real CLI process too', async () => {
     // Once to the shim itself, once to npx (which passes it to the `sh -c` it runs the shim under, and
     // that shell dies without passing it on: the shim sees its parent gone and stops the CLI).
