@@ -81,6 +81,8 @@ export class SchemaCodec {
   readonly #pending = new Map<number, Promise<WriterSchema>>();
   readonly #unknownUntil = new Map<number, number>();
   readonly #resolutions = new WeakMap<AvroType, Map<number, Resolution>>();
+  /** Registrations in flight, so concurrent callers (one per partition, say) share one round of requests. */
+  readonly #registering = new Map<string, Promise<RegisteredSchema>>();
 
   constructor(registry: SchemaRegistryApi, options: SchemaCodecOptions = {}) {
     this.registry = registry;
@@ -103,13 +105,20 @@ export class SchemaCodec {
    * Registers `schema` under `subject` with the compatibility level set, or finds it registered
    * already. Idempotent. Throws SchemaIncompatibleError (nothing registered) when the schema breaks the level.
    */
-  async register(
-    subject: string,
-    schema: AvroSchema,
-    options: { compatibility?: Compatibility } = {},
-  ): Promise<RegisteredSchema> {
+  register(subject: string, schema: AvroSchema, options: { compatibility?: Compatibility } = {}): Promise<RegisteredSchema> {
     const level = options.compatibility ?? this.compatibility;
     const text = schemaText(schema);
+    // Two concurrent first registrations would both set the subject's level, and the registry refuses the second.
+    const key = `${subject}\u0000${level}\u0000${text}`;
+    let inFlight = this.#registering.get(key);
+    if (!inFlight) {
+      inFlight = this.#register(subject, schema, text, level).finally(() => this.#registering.delete(key));
+      this.#registering.set(key, inFlight);
+    }
+    return inFlight;
+  }
+
+  async #register(subject: string, schema: AvroSchema, text: string, level: Compatibility): Promise<RegisteredSchema> {
     const type = avroType(schema, `schema for subject "${subject}"`);
 
     const existing = await this.registry.lookup(subject, text);

@@ -104,6 +104,7 @@ export function driftSpec(deps: DriftSpecDeps): ProcessorSpec<DriftInput, never,
   const { codec, baselines, settings, metrics, reporter } = deps;
   const outputs = deps.outputs ?? { drift: TOPICS.monitoringDrift, retrain: TOPICS.trainingRequests };
   const waited = new Set<string>();
+  let output: Promise<DriftOutput> | undefined;
   return {
     name: 'drift',
     inputs: [deps.input ?? TOPICS.predictions],
@@ -118,9 +119,14 @@ export function driftSpec(deps: DriftSpecDeps): ProcessorSpec<DriftInput, never,
     },
     state: { store: driftStateStore(deps.store), initial: emptyState },
     supply(context) {
-      const output = forwardDriftOutput(context.forward, codec, outputs);
       // Windows may become complete through another member's progress: look now and then, not only after our own chunks.
       const reports = context.schedule(deps.reportIntervalMs ?? 1_000, async () => {
+        // One output for the processor (every context forwards through the same runner producer), made
+        // on first use inside the punctuation, so a registry failure is a failed pass that the next retries.
+        output ??= forwardDriftOutput(context.forward, codec, outputs).catch((error: unknown) => {
+          output = undefined;
+          throw error;
+        });
         await reporter.run(await output);
       });
       return {

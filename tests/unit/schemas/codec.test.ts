@@ -60,6 +60,15 @@ describe('SchemaCodec.register', () => {
     );
   });
 
+  it('shares one registration among concurrent callers (a registry refuses a second level for a new subject)', async () => {
+    const results = await Promise.all([1, 2, 3].map(() => codec.register('readings-value', v1)));
+    expect(new Set(results.map((r) => r.id)).size).toBe(1);
+    expect(registry.calls.filter((c) => c === 'register readings-value')).toHaveLength(1);
+    expect(registry.calls.filter((c) => c === 'setCompatibility readings-value BACKWARD')).toHaveLength(1);
+    // Settled registrations are not kept: a later call asks the registry again (and finds the schema).
+    expect((await codec.register('readings-value', v1)).created).toBe(false);
+  });
+
   it('is idempotent: the same schema again is found, not re-registered, and keeps its id', async () => {
     const first = await codec.register('readings-value', v1);
     registry.calls.length = 0;
