@@ -22,7 +22,7 @@ import { ACTIONS, type GatePolicy } from '../trainers/gate.ts';
 import { HIGHER_IS_BETTER } from '../trainers/models/metrics.ts';
 import type { TrialParams } from '../trainers/models/network.ts';
 import type { SearchSpace } from '../trainers/models/search.ts';
-import type { TrainingSpec } from '../trainers/spec.ts';
+import { TRAINER_DEFAULTS, type TrainingSpec } from '../trainers/spec.ts';
 
 export type { FeatureGroupDecl, RequestSourceDecl };
 
@@ -140,34 +140,8 @@ export interface ProjectDecl {
 
 const HOUR = 3_600_000;
 
-/** What a model's training gets for the fields it leaves out. */
-export const TRAINING_DEFAULTS: TrainingDecl = Object.freeze<TrainingDecl>({
-  lookbackDays: 30,
-  maxRows: 200_000,
-  minRows: 500,
-  maxMissingRate: 0.5,
-  split: { train: 0.7, validation: 0.15 },
-  defaults: {
-    algorithm: 'mlp',
-    hidden: [32, 16],
-    activation: 'relu',
-    learningRate: 0.003,
-    batchSize: 256,
-    l2: 1e-4,
-    maxEpochs: 20,
-    patience: 3,
-    minDelta: 1e-4,
-  },
-  search: {
-    algorithms: ['mlp', 'logistic_regression'],
-    hidden: [[16], [32], [32, 16], [64, 32]],
-    activations: ['relu', 'tanh'],
-    learningRate: [3e-4, 3e-2],
-    batchSizes: [128, 256, 512],
-    l2: [1e-6, 1e-2],
-  },
-  trials: 6,
-});
+/** What a model's training gets for the fields it leaves out: the trainer's own defaults. */
+export const TRAINING_DEFAULTS: TrainingDecl = TRAINER_DEFAULTS;
 
 /** What a model's drift settings get for the fields they leave out (the drift processor's defaults). */
 export const DRIFT_DEFAULTS: DriftDecl = Object.freeze<DriftDecl>({

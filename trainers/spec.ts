@@ -241,3 +241,37 @@ export function applyOverrides(spec: TrainingSpec, o: Overrides): TrainingSpec {
     gate: weaker ? { ...spec.gate, action: o.gateAction as GatePolicy['action'] } : spec.gate,
   };
 }
+
+/** The training settings a spec starts from (the fraud example uses them as they are; a project's model overrides any). */
+export type TrainerDefaults = Pick<
+  TrainingSpec,
+  'lookbackDays' | 'maxRows' | 'minRows' | 'maxMissingRate' | 'split' | 'defaults' | 'search' | 'trials'
+>;
+
+export const TRAINER_DEFAULTS: Readonly<TrainerDefaults> = Object.freeze<TrainerDefaults>({
+  lookbackDays: 30,
+  maxRows: 200_000,
+  minRows: 500,
+  maxMissingRate: 0.5,
+  split: { train: 0.7, validation: 0.15 },
+  defaults: {
+    algorithm: 'mlp',
+    hidden: [32, 16],
+    activation: 'relu',
+    learningRate: 0.003,
+    batchSize: 256,
+    l2: 1e-4,
+    maxEpochs: 20,
+    patience: 3,
+    minDelta: 1e-4,
+  },
+  search: {
+    algorithms: ['mlp', 'logistic_regression'],
+    hidden: [[16], [32], [32, 16], [64, 32]],
+    activations: ['relu', 'tanh'],
+    learningRate: [3e-4, 3e-2],
+    batchSizes: [128, 256, 512],
+    l2: [1e-6, 1e-2],
+  },
+  trials: 6,
+});

@@ -4,7 +4,7 @@
  * is read from the labeled prediction's `merchant_id` input (the prediction is keyed by card).
  */
 import { transactionRequest } from '../../features/groups/request-inputs.ts';
-import type { TrainingSpec } from '../spec.ts';
+import { TRAINER_DEFAULTS, type TrainingSpec } from '../spec.ts';
 
 export const fraudDetector: TrainingSpec = {
   model: 'fraud_detector',
@@ -27,31 +27,7 @@ export const fraudDetector: TrainingSpec = {
   labels: 'predictions',
   outputName: 'probability',
   decision: { threshold: 0.5, positiveLabel: 'fraud', negativeLabel: 'legit' },
-  lookbackDays: 30,
-  maxRows: 200_000,
-  minRows: 500,
-  maxMissingRate: 0.5,
-  split: { train: 0.7, validation: 0.15 },
-  defaults: {
-    algorithm: 'mlp',
-    hidden: [32, 16],
-    activation: 'relu',
-    learningRate: 0.003,
-    batchSize: 256,
-    l2: 1e-4,
-    maxEpochs: 20,
-    patience: 3,
-    minDelta: 1e-4,
-  },
-  search: {
-    algorithms: ['mlp', 'logistic_regression'],
-    hidden: [[16], [32], [32, 16], [64, 32]],
-    activations: ['relu', 'tanh'],
-    learningRate: [3e-4, 3e-2],
-    batchSizes: [128, 256, 512],
-    l2: [1e-6, 1e-2],
-  },
-  trials: 6,
+  ...TRAINER_DEFAULTS,
   gate: {
     action: 'canary',
     firstVersion: 'promote',
