@@ -46,7 +46,7 @@ export interface Rejection {
 
 /** What `enrich` hands on: the records it could enrich (input order kept) and those it refused. */
 export interface EnrichResult<E> {
-  records: Array<SourceRecord<E>>;
+  records: ReadonlyArray<SourceRecord<E>>;
   rejected: Rejection[];
 }
 
