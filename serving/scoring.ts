@@ -207,7 +207,7 @@ async function lookupOnlineFeatures(features: FeatureLookup | undefined, routed:
   const indexes = [...wanted.keys()];
   const entities = indexes.map((i) => {
     const instance = wanted.get(i) as Instance;
-    return instance.entities ?? instance.entityId;
+    return instance.entities ? { ...instance.entities } : instance.entityId;
   });
   let rows: ReadonlyArray<OnlineValues>;
   try {
