@@ -223,7 +223,6 @@ async function fetchWatermarks(kafka: Kafka, topic: string): Promise<PartitionWa
 class TopicReading<T> {
   readonly #options: TopicReadOptions<T>;
   readonly #spans: Map<number, PartitionSpan>;
-  readonly #spanList: readonly PartitionSpan[];
   readonly #positions = new Map<number, bigint>();
   readonly #mode: 'bounded' | 'follow';
   readonly #groupId: string;
@@ -239,7 +238,6 @@ class TopicReading<T> {
   constructor(options: TopicReadOptions<T>, spans: PartitionSpan[], mode: 'bounded' | 'follow') {
     this.#options = options;
     this.#mode = mode;
-    this.#spanList = spans;
     this.#spans = new Map(spans.map((s) => [s.partition, s]));
     for (const span of spans) this.#positions.set(span.partition, span.start);
     this.#groupId = `${options.groupPrefix}.${hostname()}.${process.pid}.${randomUUID().slice(0, 8)}`;
@@ -256,7 +254,7 @@ class TopicReading<T> {
   }
 
   get done(): boolean {
-    return allDone(this.#spanList, this.#positions);
+    return allDone([...this.#spans.values()], this.#positions);
   }
 
   position(partition: number): bigint {
