@@ -2,10 +2,8 @@
  * The fraud domain as an ordinary Rheo project: entities `card` and `merchant`, the feature groups
  * and request inputs of `features/groups/`, and the `fraud_detector` model of `trainers/specs/`,
  * loaded the way a user's project is (`loadProject('examples/fraud')`). The groups and the model's
- * descriptive fields are imported from where the services still read them, so there is one declaration;
- * training and drift are left out, so they take the defaults (`TRAINING_DEFAULTS`, the spec's own, and
- * `DRIFT_DEFAULTS`). Inside this repository the helpers are imported by relative path (a user's project
- * imports `rheo`).
+ * training knobs are imported from where the services still read them, so there is one declaration;
+ * inside this repository the helpers are imported by relative path (a user's project imports `rheo`).
  */
 import { cardActivity, merchantRisk, transactionRequest } from '../../features/groups/index.ts';
 import { defineProject } from '../../projects/declaration.ts';
@@ -47,12 +45,29 @@ export default defineProject({
         negativeLabel: decision.negativeLabel,
         threshold: decision.threshold,
       },
+      training: {
+        lookbackDays: fraudDetector.lookbackDays,
+        maxRows: fraudDetector.maxRows,
+        minRows: fraudDetector.minRows,
+        maxMissingRate: fraudDetector.maxMissingRate,
+        split: fraudDetector.split,
+        defaults: fraudDetector.defaults,
+        search: fraudDetector.search,
+        trials: fraudDetector.trials,
+      },
       gate: {
         action: gate.action,
         firstVersion: gate.firstVersion,
         metric: gate.metric,
         ...(gate.minimum === undefined ? {} : { minimum: gate.minimum }),
         maxRegression: gate.maxRegression,
+      },
+      drift: {
+        bins: 10,
+        window: { sizeMs: 3_600_000, slideMs: 3_600_000, latenessMs: 300_000 },
+        thresholds: { warn: 0.1, alert: 0.25 },
+        minSamples: 200,
+        cooldownMs: 24 * 3_600_000,
       },
       rollout: {
         shadow: { predictions: 1_000 },
