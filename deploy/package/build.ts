@@ -17,14 +17,14 @@ import { dirname, extname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineArgs, parseOrExplain } from '../../kernel/args.ts';
 
-const PACKAGE_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BUILD_CONFIG = 'tsconfig.build.json';
+export const PACKAGE_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const BUILD_CONFIG = 'tsconfig.build.json';
 
 /** Extensions that are never copied: compiled instead (.ts), documentation (.md), the shim's launcher (.mjs, .d.mts). */
 const NOT_ASSETS = new Set(['.ts', '.md', '.mjs', '.mts']);
 
 /** The folders (and single files) `tsconfig.build.json` compiles, relative to the package root. */
-function buildInputs(root = PACKAGE_ROOT): { include: string[]; exclude: string[]; outDir: string } {
+export function buildInputs(root = PACKAGE_ROOT): { include: string[]; exclude: string[]; outDir: string } {
   const config = JSON.parse(readFileSync(join(root, BUILD_CONFIG), 'utf8')) as {
     include?: string[];
     exclude?: string[];
@@ -34,7 +34,7 @@ function buildInputs(root = PACKAGE_ROOT): { include: string[]; exclude: string[
 }
 
 /** Run-time assets under the included folders, as paths relative to `root`, sorted. */
-function assetsOf(root: string, include: readonly string[], exclude: readonly string[]): string[] {
+export function assetsOf(root: string, include: readonly string[], exclude: readonly string[]): string[] {
   const skipped = new Set(exclude);
   const found: string[] = [];
   const walk = (dir: string): void => {
