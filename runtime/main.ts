@@ -38,7 +38,20 @@ export async function runMain(
     const config = loadConfig();
     logger = createLogger(name, { level: config.logLevel });
     const service = await build({ config, logger, metrics: createRegistry(name), args });
-    await runUntilSignalled(service, logger);
+    const log = logger;
+    const onSignal = (signal: NodeJS.Signals) => {
+      log.info({ signal }, 'signal received');
+      void service.stop(signal);
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+    try {
+      await service.start();
+      await service.finished();
+    } finally {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    }
   } catch (error) {
     const refused = explainArgumentFailure(error, name);
     if (refused !== undefined) {
@@ -50,22 +63,5 @@ export async function runMain(
     if (logger) logger.error({ err: error }, 'service failed');
     process.stderr.write(`${line}\n`);
     process.exitCode = 1;
-  }
-}
-
-/** Starts a service and runs it until SIGTERM/SIGINT, then stops it gracefully; settles when it stopped. */
-export async function runUntilSignalled(service: RunnableService, logger: Logger): Promise<void> {
-  const onSignal = (signal: NodeJS.Signals) => {
-    logger.info({ signal }, 'signal received');
-    void service.stop(signal);
-  };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
-  try {
-    await service.start();
-    await service.finished();
-  } finally {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
   }
 }

@@ -98,7 +98,7 @@ export class ProcessorRunner<V, W, E = V, S = undefined, U = never> {
     this.spec = spec;
     this.groupId = options.groupId ?? `rheo.${spec.name}`;
     this.options = {
-      maxChunkRecords: 1000,
+      maxChunkRecords: spec.longTask ? 1 : 1000,
       partitionsConsumedConcurrently: spec.longTask ? 1 : 3,
       sessionTimeoutMs: 30_000,
       heartbeatIntervalMs: 3_000,
@@ -508,4 +508,24 @@ function toRawRecord(topic: string, partition: number, message: KafkaMessage): R
     timestamp: Number(message.timestamp),
     headers,
   };
+}
+
+/**
+ * Runs a processor until SIGTERM/SIGINT, then stops gracefully. The process entry point of every
+ * processor's `index.ts`.
+ */
+export async function runUntilSignalled<V, W, E, S, U>(runner: ProcessorRunner<V, W, E, S, U>, logger: Logger): Promise<void> {
+  const onSignal = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'signal received');
+    void runner.stop(signal);
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  await runner.start();
+  try {
+    await runner.finished();
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
 }

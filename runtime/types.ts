@@ -46,7 +46,7 @@ export interface Rejection {
 
 /** What `enrich` hands on: the records it could enrich (input order kept) and those it refused. */
 export interface EnrichResult<E> {
-  records: ReadonlyArray<SourceRecord<E>>;
+  records: Array<SourceRecord<E>>;
   rejected: Rejection[];
 }
 

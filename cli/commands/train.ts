@@ -16,7 +16,7 @@ import { createKafka, createProducer } from '../../kernel/kafka.ts';
 import { createLogger } from '../../kernel/log.ts';
 import { createRegistry } from '../../kernel/metrics.ts';
 import { ident, sql } from '../../kernel/sql.ts';
-import { runUntilSignalled } from '../../runtime/main.ts';
+import { runUntilSignalled } from '../../runtime/runner.ts';
 import { CONTRACTS, type RetrainRequestInput, SchemaCodec } from '../../schemas/index.ts';
 import { TOPICS } from '../../topics/catalogue.ts';
 import { ACTIONS } from '../../trainers/gate.ts';

@@ -35,7 +35,7 @@ import { createDriftMetrics, type DriftMetrics } from './metrics.ts';
 import { type DriftOutput, DriftReporter, type ReportPass } from './reporter.ts';
 import { type DriftSettings, loadDriftSettings } from './settings.ts';
 import { DriftStore } from './store.ts';
-import { type DriftInput, emptyState, type PartitionState, type PartitionWrite, type StepStats, step } from './transform.ts';
+import { type DriftInput, emptyState, type PartitionState, type PartitionWrite, step } from './transform.ts';
 
 /** The window store as the runner's state store: an update is a chunk's `PartitionWrite`. */
 export function driftStateStore(store: DriftStore): StateStore<PartitionState, PartitionWrite> {
@@ -129,8 +129,6 @@ export function driftSpec(deps: DriftSpecDeps): ProcessorSpec<DriftInput, never,
         });
         await reporter.run(await output);
       });
-      /** The stats of this partition's chunk in flight, until it commits. */
-      let counted: StepStats | undefined;
       return {
         async enrich(records) {
           // A version's registration precedes its predictions; give the registry a moment to catch up, once per version.
@@ -145,24 +143,21 @@ export function driftSpec(deps: DriftSpecDeps): ProcessorSpec<DriftInput, never,
             await baselines.waitFor([...unknown.values()], settings.baselineWaitMs);
             for (const k of unknown.keys()) waited.add(k);
           }
-          return { records, rejected: [] };
+          return { records: [...records], rejected: [] };
         },
         transform(records, state) {
           const outcome = step(state, records, (m, v) => baselines.baseline(m, v), settings.window);
-          // Counted once the chunk commits, so a chunk retried after a failed flush is not counted twice.
-          counted = outcome.stats;
-          return { writes: [], rejected: outcome.rejected, ...(outcome.write ? { update: outcome.write } : {}) };
-        },
-        committed({ update }) {
-          if (metrics && counted) {
-            const { applied, skipped, late, unbaselined, undecodable } = counted;
+          if (metrics) {
+            const { applied, skipped, late, unbaselined, undecodable } = outcome.stats;
             metrics.records.inc({ outcome: 'counted' }, applied - late - unbaselined - undecodable);
             metrics.records.inc({ outcome: 'late' }, late);
             metrics.records.inc({ outcome: 'unbaselined' }, unbaselined);
             metrics.records.inc({ outcome: 'undecodable' }, undecodable);
             metrics.records.inc({ outcome: 'redelivered' }, skipped);
           }
-          counted = undefined;
+          return { writes: [], rejected: outcome.rejected, ...(outcome.write ? { update: outcome.write } : {}) };
+        },
+        committed({ update }) {
           // Windows complete only when some partition's horizon crosses their end.
           if (update?.crossed) reports.trigger();
         },
