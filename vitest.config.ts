@@ -1,4 +1,9 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+
+// The project a `rheo` command or service started by an integration test reads when the test names
+// none: the fraud example. Tests of other projects pass `--project` (or their own RHEO_PROJECT).
+const FRAUD_PROJECT = fileURLToPath(new URL('./examples/fraud', import.meta.url));
 
 // Two layers: unit tests need no services and run in parallel; integration tests share one real
 // local stack, so their files run one at a time.
@@ -22,6 +27,7 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 180_000,
           pool: 'forks',
+          env: { RHEO_PROJECT: FRAUD_PROJECT },
         },
       },
     ],

@@ -34,6 +34,10 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Cli
     summary: 'the model registry (list|describe|register|request|approve|…)',
     load: async () => (await import('./commands/models.ts')).modelsCommand,
   },
+  run: {
+    summary: 'run one stream service (materializer|archiver|scorer|feedback-joiner|drift|trainer) until SIGTERM',
+    load: async () => (await import('./commands/run.ts')).runCommand,
+  },
   gateway: {
     summary: 'run the prediction gateway until SIGTERM',
     load: async () => (await import('./commands/gateway.ts')).gatewayCommand,

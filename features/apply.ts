@@ -15,12 +15,14 @@ import {
   schemaText,
 } from '../schemas/index.ts';
 import { type EnsureReport, ensureTopics } from '../topics/admin.ts';
-import { featureTopic, valueSubject, withDeadLetters } from '../topics/catalogue.ts';
+import { featureTopic, type TopicEntry, valueSubject, withDeadLetters } from '../topics/catalogue.ts';
 import type { FeatureGroupDecl } from './declaration.ts';
 import type { OfflinePlan, OfflineStore } from './offline/store.ts';
 import type { OnlineEnsureReport, OnlineStore } from './online/store.ts';
 
 export interface ApplyDeps {
+  /** A group's topic (a project's overrides of partitions and retention); default the catalogue's. */
+  topicOf?: (group: string) => TopicEntry;
   codec: SchemaCodec;
   admin: Admin;
   offline: OfflineStore;
@@ -102,7 +104,7 @@ export async function applyFeatureGroups(groups: readonly FeatureGroupDecl[], de
     registered.push(await deps.codec.register(valueSubject(featureTopic(group.name)), featureGroupSchema(group)));
   const topics = await ensureTopics(
     deps.admin,
-    withDeadLetters(groups.map((g) => featureTopic(g.name))),
+    withDeadLetters(groups.map((g) => (deps.topicOf ?? featureTopic)(g.name))),
     deps.replicationFactor ? { replicationFactor: deps.replicationFactor } : {},
   );
   const reports: GroupApplyReport[] = [];

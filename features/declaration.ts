@@ -17,6 +17,18 @@ export type { FeatureDecl, FeatureGroupDecl, FeatureValueType };
 
 export type FeatureValue = number | string | boolean | null;
 
+/**
+ * Request-time inputs: features that exist only while something is scored, so they arrive with the
+ * prediction request instead of from a topic. Declared beside the groups so the gateway, the model
+ * input schema and the trainers name and type them the same way; they have no topic, no online
+ * entry and no offline table (the prediction event records them).
+ */
+export interface RequestSourceDecl {
+  readonly name: string;
+  readonly description: string;
+  readonly features: readonly FeatureDecl[];
+}
+
 /** One version of an entity's features in a group: what every store writes and reads. */
 export interface FeatureRow {
   readonly entityId: string;

@@ -7,7 +7,6 @@ import { RheoError } from '../kernel/errors.ts';
 import { SchemaInvalidError } from '../schemas/index.ts';
 import { featureTopic, type TopicEntry } from '../topics/catalogue.ts';
 import { type FeatureGroupDecl, type FeatureRef, groupProblems, parseFeatureRef } from './declaration.ts';
-import { FEATURE_GROUPS } from './groups/index.ts';
 
 /** Features wanted from one group, in the order first referenced. */
 export interface GroupSelection {
@@ -29,11 +28,6 @@ export class FeatureRegistry {
     if (problems.length > 0)
       throw new SchemaInvalidError(`feature groups are not valid: ${problems.join('; ')}`, { details: { problems } });
     this.#groups = byName;
-  }
-
-  /** The demo domain's groups (`features/groups/`). */
-  static demo(): FeatureRegistry {
-    return new FeatureRegistry(FEATURE_GROUPS);
   }
 
   list(): FeatureGroupDecl[] {

@@ -5,11 +5,12 @@
  */
 
 import { RedisOnlineStore } from '../features/online/redis.ts';
-import { FeatureRegistry } from '../features/registry.ts';
+import type { FeatureRegistry } from '../features/registry.ts';
 import { createClickHouse, createRedis } from '../kernel/clients.ts';
 import { loadConfig, type RheoConfig } from '../kernel/config.ts';
 import { createLogger, type Logger } from '../kernel/log.ts';
-import { onlineFeatureLookup } from './feature-lookup.ts';
+import { openProject } from '../projects/context.ts';
+import { onlineFeatureLookup } from '../serving/feature-lookup.ts';
 import { featuresRoutes } from './features.ts';
 import { clickHouseMonitoringStore, monitoringRoutes } from './monitoring.ts';
 import { createGateway, type Gateway } from './server.ts';
@@ -19,16 +20,19 @@ export interface RunningGateway extends Gateway {
   url: string;
 }
 
-/** Starts a gateway with the feature store's Redis reader and routes; resolves once it listens. */
+/**
+ * Starts a gateway with the feature store's Redis reader and routes, features resolved against the
+ * project's groups; resolves once it listens.
+ */
 export async function startGateway(
   config: RheoConfig,
   settings: ServingSettings,
   logger: Logger,
-  options: { port?: number; host?: string } = {},
+  options: { features: FeatureRegistry; port?: number; host?: string },
 ): Promise<RunningGateway> {
   const redis = createRedis(config, { lazyConnect: true });
   const online = new RedisOnlineStore(redis, { ownsClient: true });
-  const features = FeatureRegistry.demo();
+  const { features } = options;
   const clickhouse = createClickHouse(config);
   const gateway = await createGateway(config, settings, {
     logger,
@@ -55,15 +59,17 @@ export async function startGateway(
   };
 }
 
-/** Runs until SIGTERM/SIGINT, then closes gracefully. */
+/** Runs until SIGTERM/SIGINT, then closes gracefully. `project`: the `--project` folder, if given. */
 export async function runGateway(
-  options: { port?: number; host?: string; onListening?: (url: string) => void } = {},
+  options: { port?: number; host?: string; project?: string; onListening?: (url: string) => void } = {},
 ): Promise<void> {
+  const { project: projectFlag, onListening, ...listen } = options;
+  const project = await openProject({ flag: projectFlag });
   const config = loadConfig();
   const settings = loadServingSettings(config);
   const logger = createLogger('gateway', { level: config.logLevel });
-  const gateway = await startGateway(config, settings, logger, options);
-  options.onListening?.(gateway.url);
+  const gateway = await startGateway(config, settings, logger, { ...listen, features: project.features });
+  onListening?.(gateway.url);
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       logger.info({ signal }, 'signal received; draining');

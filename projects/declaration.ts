@@ -11,8 +11,7 @@
  * It checks untyped input too (a project file is user code), so a missing field reads as a message,
  * never as a TypeError.
  */
-import { type FeatureDecl, type FeatureGroupDecl, groupProblems } from '../features/declaration.ts';
-import type { RequestSourceDecl } from '../features/groups/request-inputs.ts';
+import { type FeatureDecl, type FeatureGroupDecl, groupProblems, type RequestSourceDecl } from '../features/declaration.ts';
 import { RheoError, rheoError } from '../kernel/errors.ts';
 import type { Thresholds } from '../processors/drift/scores.ts';
 import { DEFAULT_DRIFT_SETTINGS } from '../processors/drift/settings.ts';

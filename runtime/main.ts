@@ -1,6 +1,6 @@
 /**
- * The one entry point shape of every processor and service (`node processors/<name>/index.ts
- * --from earliest|latest [--group-id <id>]`): parse the options strictly, load the configuration,
+ * The one entry point shape of every processor and service (`rheo run <name>` or `node
+ * processors/<name>/index.ts --from earliest|latest [--group-id <id>] [--project DIR]`): parse the options strictly, load the configuration,
  * make the logger and metrics registry, build the service, start it, and stop it gracefully on
  * SIGTERM or SIGINT. An error before the service runs is printed as one line with its code and the
  * process exits non-zero.
@@ -10,6 +10,7 @@ import { loadConfig, type RheoConfig } from '../kernel/config.ts';
 import { errorMessage } from '../kernel/errors.ts';
 import { createLogger, type Logger } from '../kernel/log.ts';
 import { createRegistry, type Registry } from '../kernel/metrics.ts';
+import { openProject, type ProjectContext } from '../projects/context.ts';
 import { type ProcessorArgs, parseProcessorArgs } from './args.ts';
 
 export interface ServiceEnvironment {
@@ -17,6 +18,8 @@ export interface ServiceEnvironment {
   logger: Logger;
   metrics: Registry;
   args: ProcessorArgs;
+  /** The project named by `--project`, `RHEO_PROJECT` or the current folder; loaded when asked for. */
+  project(): Promise<ProjectContext>;
 }
 
 /** What main runs: the runner itself, or a service around one (the scorer folds the registry first). */
@@ -34,10 +37,11 @@ export async function runMain(
 ): Promise<void> {
   let logger: Logger | undefined;
   try {
-    const args = parseProcessorArgs(argv);
+    const { runner: args, project: projectFlag } = parseProcessorArgs(argv);
     const config = loadConfig();
     logger = createLogger(name, { level: config.logLevel });
-    const service = await build({ config, logger, metrics: createRegistry(name), args });
+    const project = () => openProject({ flag: projectFlag });
+    const service = await build({ config, logger, metrics: createRegistry(name), args, project });
     const log = logger;
     const onSignal = (signal: NodeJS.Signals) => {
       log.info({ signal }, 'signal received');

@@ -21,7 +21,7 @@
  */
 
 import { ClickHouseOfflineStore } from '../features/offline/clickhouse.ts';
-import { FeatureRegistry } from '../features/registry.ts';
+import type { FeatureRegistry } from '../features/registry.ts';
 import { artifactResolver, loadServingSettings, openArtifactStore } from '../gateway/settings.ts';
 import { createClickHouse } from '../kernel/clients.ts';
 import type { RheoConfig } from '../kernel/config.ts';
@@ -29,6 +29,7 @@ import { errorMessage, isRetriable, type RheoError } from '../kernel/errors.ts';
 import { createKafka } from '../kernel/kafka.ts';
 import type { Logger } from '../kernel/log.ts';
 import { Counter, type Registry } from '../kernel/metrics.ts';
+import type { ProjectContext } from '../projects/context.ts';
 import { RegistryClient } from '../registry/client.ts';
 import { ProcessorRunner, type RunnerOptions } from '../runtime/runner.ts';
 import { longTaskProcessor } from '../runtime/task.ts';
@@ -41,7 +42,6 @@ import { KafkaRunEvents } from './events.ts';
 import { type RunDeps, type RunProgressUpdate, type RunResult, runRequestFrom, runTraining } from './run.ts';
 import { loadTrainerSettings, type TrainerSettings } from './settings.ts';
 import type { TrainingSpec } from './spec.ts';
-import { TRAINING_SPECS } from './specs/index.ts';
 import { ClickHouseTracker } from './tracking.ts';
 
 export interface ConnectedDeps {
@@ -53,6 +53,7 @@ export interface ConnectedDeps {
 export async function connectRunDeps(
   config: RheoConfig,
   logger: Logger,
+  features: FeatureRegistry,
   settings: TrainerSettings = loadTrainerSettings(),
   options: { registry?: RegistryClient; events?: RunDeps['events'] } = {},
 ): Promise<ConnectedDeps> {
@@ -76,7 +77,7 @@ export async function connectRunDeps(
       logger,
       labels: new ClickHouseLabelSource(clickhouse, config.clickhouse.database),
       offline: new ClickHouseOfflineStore(clickhouse, { database: config.clickhouse.database }),
-      features: FeatureRegistry.demo(),
+      features,
       registry,
       artifacts: openArtifactStore(serving),
       resolver: artifactResolver(serving),
@@ -102,8 +103,11 @@ export type RunOutcome =
   | { ok: false; requestId: string; model: string; error: RheoError | Error };
 
 export interface TrainerOptions extends Partial<RunnerOptions> {
-  /** Specs by model (default: `trainers/specs/`). A request for a model without one goes to the dead-letter topic. */
-  specs?: Readonly<Record<string, TrainingSpec>>;
+  /**
+   * The project's trainable models (`trainingSpecs`, a request for a model without one goes to the
+   * dead-letter topic) and the feature groups their inputs resolve in.
+   */
+  project: Pick<ProjectContext, 'features' | 'trainingSpecs'>;
   /**
    * Serve only these models; requests for others are passed over (committed unrun). For a pool
    * dedicated to some models, with its own consumer group.
@@ -172,12 +176,13 @@ export function runOutcomeSink(registry: Registry, logger: Logger, onOutcome?: (
 export async function createTrainer(
   config: RheoConfig,
   deps: { logger: Logger; metrics: Registry; registry?: RegistryClient; events?: RunDeps['events'] },
-  options: TrainerOptions = {},
+  options: TrainerOptions,
 ): Promise<ProcessorRunner<RetrainRequest, RunOutcome, RunOutcome>> {
-  const { specs = TRAINING_SPECS, models, onOutcome, onProgress, settings: given, ...runnerOptions } = options;
+  const { project, models, onOutcome, onProgress, settings: given, ...runnerOptions } = options;
+  const specs = project.trainingSpecs;
   const settings = given ?? loadTrainerSettings();
   const log = deps.logger.child({ component: 'trainer' });
-  const connected = await connectRunDeps(config, deps.logger, settings, {
+  const connected = await connectRunDeps(config, deps.logger, project.features, settings, {
     ...(deps.registry ? { registry: deps.registry } : {}),
     ...(deps.events ? { events: deps.events } : {}),
   });

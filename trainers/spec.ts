@@ -5,9 +5,8 @@
  * the quality-gate policy. A RetrainRequest's `params` may override the training knobs (never the
  * features or the label), and may only weaken the gate's action.
  */
-import type { FeatureDecl } from '../features/declaration.ts';
-import type { RequestSourceDecl } from '../features/groups/request-inputs.ts';
-import { FeatureRegistry } from '../features/registry.ts';
+import type { FeatureDecl, RequestSourceDecl } from '../features/declaration.ts';
+import type { FeatureRegistry } from '../features/registry.ts';
 import { RheoError } from '../kernel/errors.ts';
 import type { ValueType } from '../schemas/index.ts';
 import { ACTIONS, type GatePolicy } from './gate.ts';
@@ -82,7 +81,7 @@ const VALUE_TYPES: Record<FeatureDecl['type'], ValueType> = {
 /** The model's inputs, checked: known, numeric or boolean, unique names. BAD_REQUEST names every problem. */
 export function resolveFeatures(
   spec: Pick<TrainingSpec, 'features' | 'requestInputs' | 'model'>,
-  registry = FeatureRegistry.demo(),
+  registry: FeatureRegistry,
 ): ResolvedFeature[] {
   const problems: string[] = [];
   const out: ResolvedFeature[] = [];

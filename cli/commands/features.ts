@@ -1,10 +1,3 @@
-/**
- * `rheo features list|describe <group>|apply|reconcile <group>`: the declared feature groups and the
- * infrastructure that follows from them. `--groups <module>` reads the declarations from another
- * module (exporting `FEATURE_GROUPS` or a default array) instead of `features/groups/`.
- */
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { applyFeatureGroups, FeatureGroupRefusedError, planFeatureGroups } from '../../features/apply.ts';
 import type { FeatureGroupDecl } from '../../features/declaration.ts';
 import { ClickHouseOfflineStore } from '../../features/offline/clickhouse.ts';
@@ -12,24 +5,18 @@ import { createTableSql, DEFAULT_TABLE_PREFIX, tableName } from '../../features/
 import { DEFAULT_PREFIX, entityKey } from '../../features/online/layout.ts';
 import { RedisOnlineStore } from '../../features/online/redis.ts';
 import { reconcile } from '../../features/reconcile.ts';
-import { FeatureRegistry } from '../../features/registry.ts';
+import type { FeatureRegistry } from '../../features/registry.ts';
 import { defineActions } from '../../kernel/args.ts';
 import { createClickHouse, createRedis } from '../../kernel/clients.ts';
 import { loadConfig, type RheoConfig } from '../../kernel/config.ts';
 import { errorMessage, RheoError } from '../../kernel/errors.ts';
 import { createAdmin, createKafka } from '../../kernel/kafka.ts';
+import { type ProjectContext, projectFeatureTopic } from '../../projects/context.ts';
 import { featureGroupSchema, SchemaCodec } from '../../schemas/index.ts';
 import { featureTopic, valueSubject } from '../../topics/catalogue.ts';
 import { CliError, type CliIO, defineCommand } from '../command.ts';
 import { table } from '../format.ts';
-
-/** `--groups <module>`, which every features command and `rheo produce` take. */
-export const GROUPS_FLAG = {
-  type: 'string',
-  value: '<module>',
-  description:
-    'read the feature groups from this module (exporting FEATURE_GROUPS or a default array) instead of features/groups/',
-} as const;
+import { openCliProject, PROJECT_FLAG } from '../project.ts';
 
 const json = { type: 'boolean', description: 'print JSON' } as const;
 const groupName = { name: 'group', description: 'a declared feature group', required: true } as const;
@@ -38,36 +25,23 @@ const FEATURES_ARGS = defineActions({
   program: 'rheo features',
   defaultAction: 'list',
   actions: {
-    list: { flags: { json, groups: GROUPS_FLAG } },
-    describe: { positionals: [groupName], flags: { json, groups: GROUPS_FLAG } },
+    list: { flags: { json, project: PROJECT_FLAG } },
+    describe: { positionals: [groupName], flags: { json, project: PROJECT_FLAG } },
     apply: {
-      flags: { 'dry-run': { type: 'boolean', description: 'show the plan, change nothing' }, json, groups: GROUPS_FLAG },
+      flags: { 'dry-run': { type: 'boolean', description: 'show the plan, change nothing' }, json, project: PROJECT_FLAG },
       notes: ['apply exits 3 when topic drift remains.'],
     },
     reconcile: {
       positionals: [groupName],
-      flags: { json, groups: GROUPS_FLAG },
+      flags: { json, project: PROJECT_FLAG },
       notes: ['reconcile exits 3 when online and offline differ.'],
     },
   },
 });
 
-/** The declared groups: `features/groups/`, or those of the module given with `--groups`. */
-export async function loadRegistry(path: string | undefined): Promise<FeatureRegistry> {
-  if (!path) return FeatureRegistry.demo();
-  let module: { FEATURE_GROUPS?: unknown; default?: unknown };
-  try {
-    module = (await import(pathToFileURL(resolve(path)).href)) as typeof module;
-  } catch (error) {
-    throw new CliError(`cannot load feature groups from ${path}: ${errorMessage(error)}`);
-  }
-  const groups = module.FEATURE_GROUPS ?? module.default;
-  if (!Array.isArray(groups)) throw new CliError(`${path} exports neither FEATURE_GROUPS nor a default array of feature groups`);
-  try {
-    return new FeatureRegistry(groups as FeatureGroupDecl[]);
-  } catch (error) {
-    throw new CliError(errorMessage(error));
-  }
+/** The feature groups of the project named by `--project` (else RHEO_PROJECT, else the current folder). */
+export async function projectRegistry(flag: string | undefined): Promise<FeatureRegistry> {
+  return (await openCliProject(flag)).features;
 }
 
 function group(registry: FeatureRegistry, name: string): FeatureGroupDecl {
@@ -134,10 +108,10 @@ async function withStores<T>(
   }
 }
 
-async function apply(io: CliIO, registry: FeatureRegistry, dryRun: boolean, json: boolean): Promise<number> {
+async function apply(io: CliIO, project: ProjectContext, dryRun: boolean, json: boolean): Promise<number> {
   const config = loadConfig();
   const codec = SchemaCodec.fromConfig(config.registry);
-  const groups = registry.list();
+  const groups = project.features.list();
   return withStores(config, async ({ online, offline }) => {
     if (dryRun) {
       const plans = await planFeatureGroups(groups, { codec, offline });
@@ -162,6 +136,7 @@ async function apply(io: CliIO, registry: FeatureRegistry, dryRun: boolean, json
     await admin.connect();
     try {
       const report = await applyFeatureGroups(groups, {
+        topicOf: (name) => projectFeatureTopic(project.project, name),
         codec,
         admin,
         offline,
@@ -209,7 +184,8 @@ export const featuresCommand = defineCommand({
   args: FEATURES_ARGS,
   async run(args, io) {
     const json = args.flags.json;
-    const registry = await loadRegistry(args.flags.groups);
+    const project = await openCliProject(args.flags.project);
+    const registry = project.features;
     switch (args.action) {
       case 'list': {
         const groups = registry.list();
@@ -254,7 +230,7 @@ export const featuresCommand = defineCommand({
         return 0;
       }
       case 'apply':
-        return apply(io, registry, args.flags['dry-run'], json);
+        return apply(io, project, args.flags['dry-run'], json);
       case 'reconcile': {
         const decl = group(registry, args.positionals.group);
         const config = loadConfig();

@@ -17,7 +17,8 @@ import { errorMessage } from '../../kernel/errors.ts';
 import { createAdmin, createKafka, type ProducerMessage } from '../../kernel/kafka.ts';
 import { featureTopic } from '../../topics/catalogue.ts';
 import { CliError, type CliIO, defineCommand, processIO } from '../command.ts';
-import { GROUPS_FLAG, loadRegistry } from './features.ts';
+import { PROJECT_FLAG } from '../project.ts';
+import { projectRegistry } from './features.ts';
 
 export interface FileEvent {
   line: number;
@@ -85,7 +86,7 @@ const PRODUCE_ARGS = defineArgs({
     format: { type: 'enum', values: FORMATS, description: 'the file format, when its extension does not say' },
     'skip-invalid': { type: 'boolean', description: 'produce the valid events even when some lines are invalid' },
     json: { type: 'boolean', description: 'print the summary as JSON' },
-    groups: GROUPS_FLAG,
+    project: PROJECT_FLAG,
   },
 });
 
@@ -97,7 +98,7 @@ export const produceCommand = defineCommand({
     const name = positionals.group;
     const path = flags.file;
     const format = formatOf(path, flags.format);
-    const registry = await loadRegistry(flags.groups);
+    const registry = await projectRegistry(flags.project);
     let group: FeatureGroupDecl;
     try {
       group = registry.get(name);
@@ -134,7 +135,7 @@ export const produceCommand = defineCommand({
     try {
       await admin.connect();
       if (!(await admin.listTopics()).includes(topic))
-        throw new CliError(`topic ${topic} does not exist; run \`rheo features apply\` first`);
+        throw new CliError(`topic ${topic} does not exist; run \`rheo apply\` first`);
     } finally {
       await admin.disconnect();
     }

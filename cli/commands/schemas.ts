@@ -18,7 +18,8 @@ import type { AvroRecordSchema } from '../../schemas/index.ts';
 import { featureTopic, TOPICS, type TopicEntry, valueSubject } from '../../topics/catalogue.ts';
 import { CliError, type CliIO, defineCommand } from '../command.ts';
 import { table } from '../format.ts';
-import { GROUPS_FLAG, loadRegistry } from './features.ts';
+import { PROJECT_FLAG } from '../project.ts';
+import { projectRegistry } from './features.ts';
 
 interface Binding {
   topic: TopicEntry;
@@ -63,7 +64,7 @@ const SCHEMAS_ARGS = defineActions({
     export: {
       flags: {
         dir: { type: 'string', value: 'DIR', description: 'where the .avsc files go (default ./avro; created if missing)' },
-        groups: GROUPS_FLAG,
+        project: PROJECT_FLAG,
         json: { type: 'boolean', description: 'print the files written as JSON' },
       },
       notes: ['One <namespace>.<name>.avsc per contract and per feature group; existing files are overwritten.'],
@@ -125,7 +126,7 @@ export const schemasCommand = defineCommand({
   args: SCHEMAS_ARGS,
   async run(args, io) {
     if (args.action === 'export') {
-      const written = exportSchemas(args.flags.dir ?? 'avro', await loadRegistry(args.flags.groups));
+      const written = exportSchemas(args.flags.dir ?? 'avro', await projectRegistry(args.flags.project));
       if (args.flags.json) io.out(JSON.stringify(written, null, 2));
       else io.out(table(written.map(({ schema, kind, subject, file }) => ({ schema, kind, subject, file }))));
       return 0;

@@ -1,11 +1,11 @@
-import { FeatureRegistry } from '../../features/registry.ts';
+/** `rheo topics list|ensure [--fix]`: the topic catalogue of a project (core topics, its feature topics with their overrides, dead letters), and making the cluster hold it. */
 import { defineActions } from '../../kernel/args.ts';
 import { loadConfig } from '../../kernel/config.ts';
 import { createAdmin, createKafka } from '../../kernel/kafka.ts';
 import { ensureTopics } from '../../topics/admin.ts';
-import { catalogue } from '../../topics/catalogue.ts';
 import { CliError, defineCommand } from '../command.ts';
 import { table } from '../format.ts';
+import { openCliProject, PROJECT_FLAG } from '../project.ts';
 
 const json = { type: 'boolean', description: 'print JSON instead of a table' } as const;
 
@@ -13,9 +13,13 @@ const TOPICS_ARGS = defineActions({
   program: 'rheo topics',
   defaultAction: 'list',
   actions: {
-    list: { flags: { json } },
+    list: { flags: { json, project: PROJECT_FLAG } },
     ensure: {
-      flags: { fix: { type: 'boolean', description: 'repair the drift that can be fixed in place' }, json },
+      flags: {
+        fix: { type: 'boolean', description: 'repair the drift that can be fixed in place' },
+        json,
+        project: PROJECT_FLAG,
+      },
       notes: ['ensure exits 3 when drift remains.'],
     },
   },
@@ -27,8 +31,8 @@ export const topicsCommand = defineCommand({
   args: TOPICS_ARGS,
   async run(args, io) {
     const json = args.flags.json;
-    // Core topics plus the declared feature groups' `features.<group>` topics.
-    const entries = catalogue(FeatureRegistry.demo().topics());
+    // Core topics plus the project's `features.<group>` topics (with its overrides).
+    const entries = [...(await openCliProject(args.flags.project)).topics];
     if (args.action === 'list') {
       if (json) io.out(JSON.stringify(entries, null, 2));
       else

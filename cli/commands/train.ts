@@ -4,6 +4,8 @@
  *   rheo train --model M [options]      one run in the foreground (the trainer service's code), with a progress bar
  *   rheo train --model M --enqueue      produce a RetrainRequest to `training.requests` for the trainer service
  *   rheo train serve                    run the trainer service (consumer group `rheo.trainer`) until SIGTERM
+ *
+ * Every action reads the models of the project (`--project DIR`, else RHEO_PROJECT, else the current folder).
  *   rheo train trials --model M         the experiment-tracking table: every trial, its parameters and metrics
  */
 import { randomUUID } from 'node:crypto';
@@ -14,24 +16,26 @@ import { loadConfig } from '../../kernel/config.ts';
 import { errorMessage } from '../../kernel/errors.ts';
 import { createKafka, createProducer } from '../../kernel/kafka.ts';
 import { createLogger } from '../../kernel/log.ts';
-import { createRegistry } from '../../kernel/metrics.ts';
 import { ident, sql } from '../../kernel/sql.ts';
-import { runUntilSignalled } from '../../runtime/runner.ts';
+import { type ProjectContext, trainingSpecOf } from '../../projects/context.ts';
+import { runMain } from '../../runtime/main.ts';
 import { CONTRACTS, type RetrainRequestInput, SchemaCodec } from '../../schemas/index.ts';
 import { TOPICS } from '../../topics/catalogue.ts';
 import { ACTIONS } from '../../trainers/gate.ts';
+import { trainerService } from '../../trainers/index.ts';
 import { manualRunRequest, type RunProgressUpdate, runTraining } from '../../trainers/run.ts';
-import { connectRunDeps, createTrainer } from '../../trainers/service.ts';
-import { specFor } from '../../trainers/specs/index.ts';
+import { connectRunDeps } from '../../trainers/service.ts';
+import type { TrainingSpec } from '../../trainers/spec.ts';
 import { TRIALS_TABLE } from '../../trainers/tracking.ts';
 import { CliError, type CliIO, defineCommand } from '../command.ts';
 import { table } from '../format.ts';
+import { openCliProject, PROJECT_FLAG } from '../project.ts';
 
 const model = {
   type: 'string',
   value: '<name>',
   required: true,
-  description: 'the model, as its training spec under trainers/specs/ names it',
+  description: 'the model, as the project declares it',
 } as const;
 const integer = (description: string) => ({ type: 'number', integer: true, description }) as const;
 
@@ -51,9 +55,13 @@ const TRAIN_ARGS = defineActions({
         gate: { type: 'enum', values: ACTIONS, description: 'what a run that passes its quality gate does' },
         enqueue: { type: 'boolean', description: 'produce a RetrainRequest for the trainer service instead of training here' },
         json: { type: 'boolean', description: 'print the result as JSON' },
+        project: PROJECT_FLAG,
       },
     },
-    serve: { notes: ['Runs the trainer service (consumer group rheo.trainer) until SIGTERM.'] },
+    serve: {
+      flags: { project: PROJECT_FLAG },
+      notes: ['Runs the trainer service (consumer group rheo.trainer, from the earliest request) until SIGTERM.'],
+    },
     trials: {
       flags: {
         model,
@@ -72,9 +80,11 @@ export const trainCommand = defineCommand({
   summary: 'train a model in the foreground, enqueue a retraining request, run the trainer service, list trials',
   args: TRAIN_ARGS,
   async run(args, io) {
-    if (args.action === 'serve') return serve();
+    if (args.action === 'serve') return serve(args.flags.project);
     if (args.action === 'trials') return trials(args, io);
     const { flags } = args;
+    const project = await openCliProject(flags.project);
+    const spec = specOf(project, flags.model);
     const params: Record<string, number | string> = {};
     for (const [value, key] of [
       [flags.trials, 'trials'],
@@ -88,8 +98,8 @@ export const trainCommand = defineCommand({
     const from = time(flags.from, '--from');
     const to = time(flags.to, '--to');
     const actor = `user:${safeUser()}`;
-    if (flags.enqueue) return enqueue(io, flags.model, actor, params, from, to, flags.json);
-    return foreground(io, flags.model, actor, params, from, to, flags.json);
+    if (flags.enqueue) return enqueue(io, spec.model, actor, params, from, to, flags.json);
+    return foreground(io, project, spec, actor, params, from, to, flags.json);
   },
 });
 
@@ -108,19 +118,28 @@ function safeUser(): string {
   }
 }
 
+function specOf(project: ProjectContext, model: string): TrainingSpec {
+  try {
+    return trainingSpecOf(project, model);
+  } catch (error) {
+    throw new CliError(errorMessage(error));
+  }
+}
+
 async function foreground(
   io: CliIO,
-  model: string,
+  project: ProjectContext,
+  spec: TrainingSpec,
   actor: string,
   params: Record<string, number | string>,
   from: number | undefined,
   to: number | undefined,
   json: boolean,
 ): Promise<number> {
-  const spec = specFor(model);
+  const model = spec.model;
   const config = loadConfig();
   const logger = createLogger('train', { defaultLevel: 'error' });
-  const connected = await connectRunDeps(config, logger);
+  const connected = await connectRunDeps(config, logger, project.features);
   const bar = progressBar(io);
   const request = manualRunRequest(model, {
     requestedBy: actor,
@@ -216,7 +235,6 @@ async function enqueue(
   to: number | undefined,
   json: boolean,
 ): Promise<number> {
-  specFor(model);
   const config = loadConfig();
   const logger = createLogger('train', { defaultLevel: 'error' });
   const codec = await SchemaCodec.fromConfig(config.registry).forTopic(TOPICS.trainingRequests.name, CONTRACTS.RetrainRequest);
@@ -254,12 +272,10 @@ async function enqueue(
   return 0;
 }
 
-async function serve(): Promise<number> {
-  const config = loadConfig();
-  const logger = createLogger('trainer', { level: config.logLevel });
-  const runner = await createTrainer(config, { logger, metrics: createRegistry('trainer') });
-  await runUntilSignalled(runner, logger);
-  return 0;
+async function serve(projectFlag: string | undefined): Promise<number> {
+  await openCliProject(projectFlag); // refuse a missing or invalid project here, as every command does
+  await runMain('trainer', trainerService, ['--from', 'earliest', ...(projectFlag ? ['--project', projectFlag] : [])]);
+  return Number(process.exitCode ?? 0);
 }
 
 async function trials({ flags }: Extract<TrainArgs, { action: 'trials' }>, io: CliIO): Promise<number> {

@@ -8,16 +8,15 @@ import type { CliIO } from '../../cli/command.ts';
 import { table } from '../../cli/format.ts';
 import { featureEvents } from '../../examples/fraud/feature-events.ts';
 import { take, transactions } from '../../examples/fraud/generator.ts';
+import { cardActivity, fraud, merchantRisk } from '../../examples/fraud/index.ts';
 import { applyFeatureGroups } from '../../features/apply.ts';
 import { compareVersions, type FeatureRow } from '../../features/declaration.ts';
-import { cardActivity, merchantRisk } from '../../features/groups/index.ts';
 import { ClickHouseOfflineStore } from '../../features/offline/clickhouse.ts';
 import { getHistoricalFeatures } from '../../features/offline/historical.ts';
 import { getOnlineFeatures } from '../../features/online/read.ts';
 import { RedisOnlineStore } from '../../features/online/redis.ts';
 import { FeatureProducer } from '../../features/producer.ts';
 import { reconcile } from '../../features/reconcile.ts';
-import { FeatureRegistry } from '../../features/registry.ts';
 import { createClickHouse, createRedis } from '../../kernel/clients.ts';
 import type { RheoConfig } from '../../kernel/config.ts';
 import { createAdmin, createKafka } from '../../kernel/kafka.ts';
@@ -34,7 +33,7 @@ export async function featuresStep(
 ): Promise<void> {
   const { config, logger } = ctx;
   const count = options.transactions ?? 3_000;
-  const registry = FeatureRegistry.demo();
+  const registry = fraud.features;
   const groups = registry.list();
   const online = new RedisOnlineStore(createRedis(config), { ownsClient: true });
   const offline = new ClickHouseOfflineStore(createClickHouse(config), {

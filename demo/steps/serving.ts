@@ -11,6 +11,7 @@ import type { CliIO } from '../../cli/command.ts';
 import { table } from '../../cli/format.ts';
 import { trainFraudModel } from '../../examples/fraud/fraud-model.ts';
 import { take, transactions } from '../../examples/fraud/generator.ts';
+import { fraud } from '../../examples/fraud/index.ts';
 import { startGateway } from '../../gateway/main.ts';
 import { loadServingSettings, openArtifactStore } from '../../gateway/settings.ts';
 import type { RheoConfig } from '../../kernel/config.ts';
@@ -79,6 +80,7 @@ export async function servingStep(io: CliIO, ctx: { config: RheoConfig; logger: 
 
     gateway = await startGateway(ctx.config, { ...settings, host: { ...settings.host, models: [model] } }, ctx.logger, {
       port: 0,
+      features: fraud.features,
     });
     await gateway.started;
     for (let i = 0; i < 300 && !gateway.services.readiness().ready; i++) await new Promise((r) => setTimeout(r, 100));

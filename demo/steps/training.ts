@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { CliIO } from '../../cli/command.ts';
+import { fraud } from '../../examples/fraud/index.ts';
 import { labeledHistory, landLabeledHistory } from '../../examples/fraud/labeled-history.ts';
 import type { RheoConfig } from '../../kernel/config.ts';
 import { createAdmin, createKafka, createProducer } from '../../kernel/kafka.ts';
@@ -87,6 +88,7 @@ export async function trainingStep(
     config,
     { logger, metrics: createRegistry('demo-trainer', { defaultMetrics: false }) },
     {
+      project: fraud,
       onProgress: (r, update) => {
         if (
           r.event_id === request.event_id &&

@@ -10,7 +10,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FeatureRow } from '../../features/declaration.ts';
-import { cardActivity, merchantRisk } from '../../features/groups/index.ts';
 import { ClickHouseOfflineStore } from '../../features/offline/clickhouse.ts';
 import { FeatureProducer } from '../../features/producer.ts';
 import { createClickHouse } from '../../kernel/clients.ts';
@@ -28,6 +27,7 @@ import { TABLES, tableRef } from '../../tables/catalogue.ts';
 import { archivedTable } from '../../tables/history.ts';
 import { TOPICS } from '../../topics/catalogue.ts';
 import { type DemoFeatureEvent, featureEvents } from './feature-events.ts';
+import { cardActivity, merchantRisk } from './features/index.ts';
 import { fraudSignal, type Transaction, take, transactions } from './generator.ts';
 
 export const RULES_VERSION = '0.0.0-rules';
@@ -182,7 +182,7 @@ export async function landLabeledHistory(
       const materializer = await createMaterializer(
         config,
         { logger, metrics: createRegistry('history-materializer', { defaultMetrics: false }) },
-        { startFrom: 'earliest' },
+        { startFrom: 'earliest', groups: [cardActivity, merchantRisk] },
       );
       await Promise.all([archiver.start(), materializer.start()]);
       try {

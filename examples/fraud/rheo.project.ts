@@ -1,16 +1,12 @@
 /**
- * The fraud domain as an ordinary Rheo project: entities `card` and `merchant`, the feature groups
- * and request inputs of `features/groups/`, and the `fraud_detector` model of `trainers/specs/`,
- * loaded the way a user's project is (`loadProject('examples/fraud')`). The groups and the model's
- * training knobs are imported from where the services still read them, so there is one declaration;
- * inside this repository the helpers are imported by relative path (a user's project imports `rheo`).
+ * The fraud domain as an ordinary Rheo project: entities `card` and `merchant`, two feature groups
+ * and the payment's request-time inputs (`features/`), and the `fraud_detector` model. Loaded the
+ * way a user's project is (`loadProject('examples/fraud')`, `--project examples/fraud`); nothing in
+ * Rheo's services names it. Inside this repository the helpers are imported by relative path (a
+ * user's project imports `rheo`).
  */
-import { cardActivity, merchantRisk, transactionRequest } from '../../features/groups/index.ts';
 import { defineProject } from '../../projects/declaration.ts';
-import { fraudDetector } from '../../trainers/specs/fraud-detector.ts';
-
-const { decision, gate } = fraudDetector;
-if (!decision) throw new Error('fraud_detector declares no decision rule');
+import { cardActivity, merchantRisk, transactionRequest } from './features/index.ts';
 
 export default defineProject({
   name: 'fraud',
@@ -23,10 +19,12 @@ export default defineProject({
   requestInputs: [transactionRequest],
   models: [
     {
-      name: fraudDetector.model,
-      description: fraudDetector.description,
-      owner: fraudDetector.owner,
+      name: 'fraud_detector',
+      description:
+        'Scores card payments with the probability that they are fraudulent, from the payment itself, the card’s recent activity and the merchant’s chargeback history.',
+      owner: 'fraud-team',
       entity: 'card',
+      // The prediction is keyed by card; the merchant's id is read from the logged `merchant_id` input.
       entityKeys: { merchant: 'merchant_id' },
       inputs: [
         'request:amount',
@@ -39,29 +37,9 @@ export default defineProject({
       ],
       request: transactionRequest.name,
       labels: { from: 'predictions', topic: 'feedback' },
-      task: {
-        type: 'binary',
-        positiveLabel: decision.positiveLabel,
-        negativeLabel: decision.negativeLabel,
-        threshold: decision.threshold,
-      },
-      training: {
-        lookbackDays: fraudDetector.lookbackDays,
-        maxRows: fraudDetector.maxRows,
-        minRows: fraudDetector.minRows,
-        maxMissingRate: fraudDetector.maxMissingRate,
-        split: fraudDetector.split,
-        defaults: fraudDetector.defaults,
-        search: fraudDetector.search,
-        trials: fraudDetector.trials,
-      },
-      gate: {
-        action: gate.action,
-        firstVersion: gate.firstVersion,
-        metric: gate.metric,
-        ...(gate.minimum === undefined ? {} : { minimum: gate.minimum }),
-        maxRegression: gate.maxRegression,
-      },
+      task: { type: 'binary', positiveLabel: 'fraud', negativeLabel: 'legit', threshold: 0.5 },
+      // training: the trainer's defaults as they are (TRAINING_DEFAULTS).
+      gate: { action: 'canary', firstVersion: 'promote', metric: 'auc', minimum: 0.65, maxRegression: 0.01 },
       drift: {
         bins: 10,
         window: { sizeMs: 3_600_000, slideMs: 3_600_000, latenessMs: 300_000 },
@@ -71,13 +49,14 @@ export default defineProject({
       },
       rollout: {
         shadow: { predictions: 1_000 },
-        canary: { percent: gate.canaryPercent, steps: [25, 50, 100] },
+        canary: { percent: 10, steps: [25, 50, 100] },
         promote: { metric: 'auc', maxRegression: 0.01, minLabels: 500 },
         rollback: { maxErrorRate: 0.02, maxLatencyP99Ms: 50 },
         requireApproval: false,
       },
-      intendedUse: fraudDetector.intendedUse,
-      limitations: fraudDetector.limitations,
+      intendedUse: 'Ranking card payments for review or step-up authentication; not a sole basis for declining a payment.',
+      limitations:
+        'Trained on labels known at training time: chargebacks arrive late, so the newest weeks under-count fraud. Merchant features need the merchant id with each prediction; where it is missing the training mean stands in. Not validated for card-present fraud.',
     },
   ],
 });

@@ -11,7 +11,7 @@ import type { RheoConfig } from '../../kernel/config.ts';
 import { createKafka } from '../../kernel/kafka.ts';
 import type { Logger } from '../../kernel/log.ts';
 import type { Registry } from '../../kernel/metrics.ts';
-import { runMain } from '../../runtime/main.ts';
+import { runMain, type ServiceEnvironment } from '../../runtime/main.ts';
 import { ProcessorRunner, type RunnerOptions } from '../../runtime/runner.ts';
 import { type ProcessorSpec, statelessProcessor } from '../../runtime/types.ts';
 import { contractNamed, SchemaCodec } from '../../schemas/index.ts';
@@ -72,6 +72,7 @@ export async function createArchiver(
   });
 }
 
-if (import.meta.main) {
-  await runMain('archiver', ({ config, logger, metrics, args }) => createArchiver(config, { logger, metrics }, args));
-}
+export const archiverService = ({ config, logger, metrics, args }: ServiceEnvironment) =>
+  createArchiver(config, { logger, metrics }, args);
+
+if (import.meta.main) await runMain('archiver', archiverService);

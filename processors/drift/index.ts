@@ -25,7 +25,7 @@ import { createAdmin, createKafka, type Kafka } from '../../kernel/kafka.ts';
 import type { Logger } from '../../kernel/log.ts';
 import type { Registry } from '../../kernel/metrics.ts';
 import { RegistryFollower } from '../../registry/follower.ts';
-import { runMain } from '../../runtime/main.ts';
+import { runMain, type ServiceEnvironment } from '../../runtime/main.ts';
 import { ProcessorRunner, type RunnerOptions } from '../../runtime/runner.ts';
 import type { ForwardMessage, ProcessorContext, ProcessorSpec, StateStore } from '../../runtime/types.ts';
 import { CONTRACTS, type Prediction, SchemaCodec } from '../../schemas/index.ts';
@@ -273,6 +273,7 @@ export async function createDriftProcessor(
   };
 }
 
-if (import.meta.main) {
-  await runMain('drift', ({ config, logger, metrics, args }) => createDriftProcessor(config, { logger, metrics }, args));
-}
+export const driftService = ({ config, logger, metrics, args }: ServiceEnvironment) =>
+  createDriftProcessor(config, { logger, metrics }, args);
+
+if (import.meta.main) await runMain('drift', driftService);

@@ -19,7 +19,7 @@ import type { RheoConfig } from '../../kernel/config.ts';
 import { createKafka } from '../../kernel/kafka.ts';
 import type { Logger } from '../../kernel/log.ts';
 import type { Registry } from '../../kernel/metrics.ts';
-import { runMain } from '../../runtime/main.ts';
+import { runMain, type ServiceEnvironment } from '../../runtime/main.ts';
 import { ProcessorRunner, type RunnerOptions } from '../../runtime/runner.ts';
 import type { ProcessorSpec, Sink } from '../../runtime/types.ts';
 import { CONTRACTS, type Feedback, SchemaCodec } from '../../schemas/index.ts';
@@ -105,8 +105,7 @@ export async function createFeedbackJoiner(
   });
 }
 
-if (import.meta.main) {
-  await runMain('feedback-joiner', ({ config, logger, metrics, args }) =>
-    createFeedbackJoiner(config, { logger, metrics }, args),
-  );
-}
+export const feedbackJoinerService = ({ config, logger, metrics, args }: ServiceEnvironment) =>
+  createFeedbackJoiner(config, { logger, metrics }, args);
+
+if (import.meta.main) await runMain('feedback-joiner', feedbackJoinerService);

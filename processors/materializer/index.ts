@@ -16,13 +16,12 @@ import { ClickHouseOfflineStore } from '../../features/offline/clickhouse.ts';
 import type { OfflineStore } from '../../features/offline/store.ts';
 import { RedisOnlineStore } from '../../features/online/redis.ts';
 import type { OnlineStore } from '../../features/online/store.ts';
-import { FeatureRegistry } from '../../features/registry.ts';
 import { createClickHouse, createRedis } from '../../kernel/clients.ts';
 import type { RheoConfig } from '../../kernel/config.ts';
 import { createKafka } from '../../kernel/kafka.ts';
 import type { Logger } from '../../kernel/log.ts';
 import type { Registry } from '../../kernel/metrics.ts';
-import { runMain } from '../../runtime/main.ts';
+import { runMain, type ServiceEnvironment } from '../../runtime/main.ts';
 import { ProcessorRunner, type RunnerOptions } from '../../runtime/runner.ts';
 import { type ProcessorSpec, statelessProcessor } from '../../runtime/types.ts';
 import { type AvroType, featureGroupContract, SchemaCodec } from '../../schemas/index.ts';
@@ -66,8 +65,8 @@ export function materializerSpec(
 export interface MaterializerOptions extends Partial<Omit<RunnerOptions, 'startFrom'>> {
   /** Where a new consumer group starts reading. Required. */
   startFrom: 'earliest' | 'latest';
-  /** Groups to materialize; default every declared group. */
-  groups?: readonly FeatureGroupDecl[];
+  /** Groups to materialize (a project's `featureGroups`). */
+  groups: readonly FeatureGroupDecl[];
   /** Redis key prefix (default `rheo:features`) and ClickHouse table prefix (default `features_`). */
   onlinePrefix?: string;
   tablePrefix?: string;
@@ -78,7 +77,7 @@ export async function createMaterializer(
   deps: { logger: Logger; metrics: Registry; online?: OnlineStore; offline?: OfflineStore; codec?: SchemaCodec },
   options: MaterializerOptions,
 ): Promise<ProcessorRunner<FeatureEventValue, FeatureWrite>> {
-  const { groups = FeatureRegistry.demo().list(), onlinePrefix, tablePrefix, ...runnerOptions } = options;
+  const { groups, onlinePrefix, tablePrefix, ...runnerOptions } = options;
   const online =
     deps.online ??
     new RedisOnlineStore(createRedis(config), { ownsClient: true, ...(onlinePrefix ? { prefix: onlinePrefix } : {}) });
@@ -114,6 +113,8 @@ export async function createMaterializer(
   });
 }
 
-if (import.meta.main) {
-  await runMain('materializer', ({ config, logger, metrics, args }) => createMaterializer(config, { logger, metrics }, args));
-}
+/** The materializer as a service: every feature group of the project. */
+export const materializerService = async ({ config, logger, metrics, args, project }: ServiceEnvironment) =>
+  createMaterializer(config, { logger, metrics }, { ...args, groups: (await project()).project.featureGroups });
+
+if (import.meta.main) await runMain('materializer', materializerService);

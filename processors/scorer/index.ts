@@ -11,16 +11,19 @@
  * Run: `node processors/scorer/index.ts --from earliest|latest [--group-id <id>]`.
  */
 
+import { RedisOnlineStore } from '../../features/online/redis.ts';
 import { loadServingSettings, type ServingSettings } from '../../gateway/settings.ts';
+import { createRedis } from '../../kernel/clients.ts';
 import type { RheoConfig } from '../../kernel/config.ts';
 import { createKafka } from '../../kernel/kafka.ts';
 import type { Logger } from '../../kernel/log.ts';
 import type { Registry } from '../../kernel/metrics.ts';
 import type { RegistryFollower } from '../../registry/follower.ts';
-import { runMain } from '../../runtime/main.ts';
+import { type RunnableService, runMain, type ServiceEnvironment } from '../../runtime/main.ts';
 import { ProcessorRunner, type RunnerOptions } from '../../runtime/runner.ts';
 import type { ProcessorSpec } from '../../runtime/types.ts';
 import { CONTRACTS, type PredictionInput, type PredictionRequest, SchemaCodec } from '../../schemas/index.ts';
+import { onlineFeatureLookup } from '../../serving/feature-lookup.ts';
 import { createFollowingHost } from '../../serving/host/following.ts';
 import type { ModelHost } from '../../serving/host/host.ts';
 import type { FeatureLookup } from '../../serving/scoring.ts';
@@ -96,8 +99,24 @@ export async function createScorer(
   };
 }
 
-if (import.meta.main) {
-  await runMain('scorer', ({ config, logger, metrics, args }) =>
-    createScorer(config, loadServingSettings(config), { logger, metrics }, args),
-  );
+/** The scorer as a service: online features from Redis, resolved against the project's groups. */
+export async function scorerService({ config, logger, metrics, args, project }: ServiceEnvironment): Promise<RunnableService> {
+  const { features } = await project();
+  const online = new RedisOnlineStore(createRedis(config, { lazyConnect: true }), { ownsClient: true });
+  const scorer = await createScorer(
+    config,
+    loadServingSettings(config),
+    { logger, metrics, features: onlineFeatureLookup(online, features) },
+    args,
+  ).catch(async (error: unknown) => {
+    await online.close();
+    throw error;
+  });
+  return {
+    start: () => scorer.start(),
+    stop: (reason) => scorer.stop(reason),
+    finished: () => scorer.finished().finally(() => online.close()),
+  };
 }
+
+if (import.meta.main) await runMain('scorer', scorerService);

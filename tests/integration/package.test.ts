@@ -282,7 +282,9 @@ describe('an installed rheo, used from a project outside the repository', () => 
     for (const target of ['shim', 'npx'] as const) {
       const npx: ChildProcess = spawn('npx', ['rheo', 'gateway', '--port', '0'], {
         cwd: project,
-        env: { ...userEnv, ...stack },
+        // Serving no registered model: readiness then waits on the stack only, never on what other
+        // suites left in the shared registry (a model whose artifact folder they already removed).
+        env: { ...userEnv, ...stack, RHEO_SERVE_MODELS: 'package_test_serves_none' },
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       let err = '';

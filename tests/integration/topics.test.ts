@@ -1,7 +1,7 @@
 /** `ensureTopics` against the real cluster: idempotent creation, drift reported, safe drift fixed. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.ts';
-import { FeatureRegistry } from '../../features/registry.ts';
+import { fraud } from '../../examples/fraud/index.ts';
 import { loadConfig } from '../../kernel/config.ts';
 import { type Admin, createAdmin, createKafka } from '../../kernel/kafka.ts';
 import { describeTopics, ensureTopics } from '../../topics/admin.ts';
@@ -60,6 +60,6 @@ describe('topic admin', () => {
     expect(await main(['topics', 'ensure', '--json'], io)).toBe(0);
     const report = JSON.parse(out.join('')) as { created: string[]; unchanged: string[] };
     expect(report.created).toEqual([]);
-    expect(report.unchanged.length).toBe(catalogue(FeatureRegistry.demo().topics()).length);
+    expect(report.unchanged.length).toBe(catalogue(fraud.features.topics()).length);
   });
 });

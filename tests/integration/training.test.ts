@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fraud, fraudDetector } from '../../examples/fraud/index.ts';
 import { type LabeledHistory, labeledHistory, landLabeledHistory } from '../../examples/fraud/labeled-history.ts';
 import { createGateway, type Gateway } from '../../gateway/server.ts';
 import { loadServingSettings } from '../../gateway/settings.ts';
@@ -26,7 +27,6 @@ import { catalogue, TOPICS } from '../../topics/catalogue.ts';
 import { KafkaRunEvents, type RunEventSink } from '../../trainers/events.ts';
 import { onnxScorer } from '../../trainers/export/verify.ts';
 import { createTrainer, type RunOutcome } from '../../trainers/service.ts';
-import { fraudDetector } from '../../trainers/specs/index.ts';
 import { TRIALS_TABLE } from '../../trainers/tracking.ts';
 import { exited, startChild } from '../support/child.ts';
 import { uniqueModelName } from '../support/models.ts';
@@ -106,7 +106,7 @@ describe('trainer service', () => {
       config,
       { logger, metrics: createRegistry('training-test'), events: tee },
       {
-        specs: { [model]: spec },
+        project: { features: fraud.features, trainingSpecs: { [model]: spec } },
         models: [model],
         groupId: `test.trainer.${randomUUID().slice(0, 8)}`,
         onOutcome: (o) => outcomes.push(o),

@@ -2,11 +2,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cardActivity, fraud, merchantRisk } from '../../examples/fraud/index.ts';
 import type { LabeledHistory } from '../../examples/fraud/labeled-history.ts';
 import type { FeatureRow } from '../../features/declaration.ts';
-import { cardActivity, merchantRisk } from '../../features/groups/index.ts';
 import { MemoryOfflineStore } from '../../features/offline/memory.ts';
-import { FeatureRegistry } from '../../features/registry.ts';
 import { createLogger } from '../../kernel/log.ts';
 import { MemoryRegistry } from '../../registry/memory.ts';
 import { FileArtifactStore } from '../../serving/artifacts/fs.ts';
@@ -52,7 +51,7 @@ export async function memoryDeps(history: LabeledHistory, registry = new MemoryR
     logger: createLogger('train-test', { level: 'silent' }),
     labels: new MemoryLabelSource(examplesOf(history)),
     offline: await memoryOffline(history),
-    features: FeatureRegistry.demo(),
+    features: fraud.features,
     registry,
     artifacts,
     resolver: artifacts,

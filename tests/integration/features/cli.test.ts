@@ -1,11 +1,11 @@
 /**
  * `rheo features apply|describe|reconcile` and `rheo produce` on the real stack, with a test group
- * declared in a module of its own (`--groups`): idempotent apply, an incompatible change refused with
+ * declared in a project of its own (`--project`): idempotent apply, an incompatible change refused with
  * nothing applied, a compatible change (new feature, shorter TTL) applied without downtime, files
  * validated before anything is produced, and reconcile at zero once the materializer caught up.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,10 +42,19 @@ const base: FeatureGroupDecl = {
 const online = new RedisOnlineStore(createRedis(config), { ownsClient: true });
 const offline = new ClickHouseOfflineStore(createClickHouse(config), { database: config.clickhouse.database, ownsClient: true });
 
+/** A project folder of its own holding just `group` (what `--project` takes). */
 function declare(file: string, group: FeatureGroupDecl): string {
-  const path = join(dir, file);
-  writeFileSync(path, `export const FEATURE_GROUPS = [${JSON.stringify(group)}];\n`);
-  return path;
+  const folder = join(dir, file.replace(/\.ts$/, ''));
+  mkdirSync(folder, { recursive: true });
+  const project = {
+    name: 'features_cli_test',
+    entities: [{ name: 'card', description: 'A payment card.', key: 'string' }],
+    featureGroups: [group],
+    requestInputs: [],
+    models: [],
+  };
+  writeFileSync(join(folder, 'rheo.project.ts'), `export default ${JSON.stringify(project, null, 2)};\n`);
+  return folder;
 }
 
 async function rheo(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -76,19 +85,19 @@ describe('rheo features / rheo produce', () => {
   const v1 = declare('v1.ts', base);
 
   it('applies a group idempotently and describes it', async () => {
-    const first = await rheo('features', 'apply', '--groups', v1, '--json');
+    const first = await rheo('features', 'apply', '--project', v1, '--json');
     expect(first.code, first.err).toBe(0);
     const report = JSON.parse(first.out);
     expect(report.groups[0]).toMatchObject({ group: name, schema: { version: 1, created: true }, table: { action: 'create' } });
     expect(report.topics.created).toEqual([`features.${name}`, `features.${name}.dlq`]);
 
-    const again = await rheo('features', 'apply', '--groups', v1, '--json');
+    const again = await rheo('features', 'apply', '--project', v1, '--json');
     expect(again.code).toBe(0);
     expect(JSON.parse(again.out).groups[0]).toMatchObject({ schema: { created: false }, table: { action: 'none' } });
 
-    const described = await rheo('features', 'describe', name, '--groups', v1, '--json');
+    const described = await rheo('features', 'describe', name, '--project', v1, '--json');
     expect(JSON.parse(described.out)).toMatchObject({ group: name, subject: `features.${name}-value`, ttl_seconds: 86_400 });
-    const listed = await rheo('features', 'list', '--groups', v1);
+    const listed = await rheo('features', 'list', '--project', v1);
     expect(listed.out).toContain(name);
   });
 
@@ -98,7 +107,7 @@ describe('rheo features / rheo produce', () => {
       version: 2,
       features: base.features.map((f) => (f.name === 'txn_count_1h' ? { ...f, type: 'string' as const } : f)),
     });
-    const refused = await rheo('features', 'apply', '--groups', retyped);
+    const refused = await rheo('features', 'apply', '--project', retyped);
     expect(refused.code).toBe(1);
     expect(refused.err).toContain('incompatible change refused, nothing was applied');
     expect(refused.err).toContain('feature "txn_count_1h" changed type from long to string');
@@ -118,7 +127,7 @@ describe('rheo features / rheo produce', () => {
         JSON.stringify({ entity_id: 'card-3', txn_count_1h: 1, typo: 2, event_time: Date.now() }),
       ].join('\n'),
     );
-    const refused = await rheo('produce', name, '--file', bad, '--groups', v1);
+    const refused = await rheo('produce', name, '--file', bad, '--project', v1);
     expect(refused.code).toBe(1);
     expect(refused.err).toMatch(/3 invalid events in .*nothing produced/);
     expect(refused.err).toMatch(/line 2: feature "txn_count_1h" must be an integer \(long\), got "two"/);
@@ -149,11 +158,11 @@ describe('rheo features / rheo produce', () => {
         `"card,with,commas",7,12.5,${now - 2_000}`,
       ].join('\r\n'),
     );
-    const json = await rheo('produce', name, '--file', jsonl, '--groups', v1, '--json');
+    const json = await rheo('produce', name, '--file', jsonl, '--project', v1, '--json');
     expect(json.code, json.err).toBe(0);
     expect(JSON.parse(json.out)).toMatchObject({ produced: 300, skipped: 0 });
     expect(json.err).toContain('100% 300/300 events');
-    const fromCsv = await rheo('produce', name, '--file', csv, '--groups', v1);
+    const fromCsv = await rheo('produce', name, '--file', csv, '--project', v1);
     expect(fromCsv.code, fromCsv.err).toBe(0);
     expect(fromCsv.out).toMatch(/produced 2 events/);
 
@@ -170,13 +179,13 @@ describe('rheo features / rheo produce', () => {
     await runner.start();
     try {
       await waitFor('302 rows offline', async () => (await offline.count(base)) === 302, { timeoutMs: 60_000 });
-      await waitFor('reconcile at zero', async () => (await rheo('features', 'reconcile', name, '--groups', v1)).code === 0, {
+      await waitFor('reconcile at zero', async () => (await rheo('features', 'reconcile', name, '--project', v1)).code === 0, {
         timeoutMs: 30_000,
       });
     } finally {
       await runner.stop();
     }
-    const report = await rheo('features', 'reconcile', name, '--groups', v1, '--json');
+    const report = await rheo('features', 'reconcile', name, '--project', v1, '--json');
     expect(JSON.parse(report.out)).toMatchObject({ entitiesOffline: 32, matching: 32, differences: 0 });
     const [[commas] = []] = await online.read([{ group: base, entityIds: ['card,with,commas'] }]);
     expect(commas?.values).toEqual({ txn_count_1h: 7, amount_avg_7d: 12.5 });
@@ -189,7 +198,7 @@ describe('rheo features / rheo produce', () => {
       ttlSeconds: 120,
       features: [...base.features, { name: 'merchant_count_7d', type: 'long', default: 0, description: 'Distinct merchants.' }],
     });
-    const applied = await rheo('features', 'apply', '--groups', v2, '--json');
+    const applied = await rheo('features', 'apply', '--project', v2, '--json');
     expect(applied.code, applied.err).toBe(0);
     const report = JSON.parse(applied.out).groups[0];
     expect(report).toMatchObject({
@@ -199,7 +208,7 @@ describe('rheo features / rheo produce', () => {
     // Events up to 300 s old with a 120 s TTL: the old ones expire at once, recent ones stay.
     expect(report.online).toMatchObject({ previousTtlSeconds: 86_400, ttlSeconds: 120 });
     expect(report.online.entriesRetimed).toBe(32);
-    const reconciled = await rheo('features', 'reconcile', name, '--groups', v2, '--json');
+    const reconciled = await rheo('features', 'reconcile', name, '--project', v2, '--json');
     expect(JSON.parse(reconciled.out)).toMatchObject({ differences: 0, matching: 32 });
     // Entries written before the feature existed read its default, online as offline.
     const v2group = {

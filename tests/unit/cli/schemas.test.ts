@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import avro from 'avsc';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bindings, type ExportedSchema, exportSchemas, schemasCommand } from '../../../cli/commands/schemas.ts';
-import { FeatureRegistry } from '../../../features/registry.ts';
+import { fraud } from '../../../examples/fraud/index.ts';
 import { featureGroupSchema } from '../../../schemas/feature-group.ts';
 
 const dirs: string[] = [];
@@ -28,7 +28,7 @@ function parsed(file: string): avro.Type {
 describe('rheo schemas export', () => {
   it('writes each contract and feature-group schema as an .avsc file equal to it', () => {
     const dir = tempDir();
-    const groups = FeatureRegistry.demo();
+    const groups = fraud.features;
     const written = exportSchemas(join(dir, 'nested', 'avro'), groups);
     const contracts = bindings();
     expect(written).toHaveLength(contracts.length + groups.list().length);
@@ -52,7 +52,7 @@ describe('rheo schemas export', () => {
   it('takes --dir and --json through the argument parser and lists what it wrote', async () => {
     const dir = tempDir();
     const out: string[] = [];
-    const code = await schemasCommand.run(['export', '--dir', dir, '--json'], {
+    const code = await schemasCommand.run(['export', '--dir', dir, '--json', '--project', 'examples/fraud'], {
       out: (line) => out.push(line),
       err: () => undefined,
     });

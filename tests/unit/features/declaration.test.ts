@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { cardActivity, fraud, merchantRisk } from '../../../examples/fraud/index.ts';
 import {
   compareVersions,
   defineFeatureGroup,
@@ -9,14 +10,13 @@ import {
   parseFeatureRef,
   rowFromEvent,
 } from '../../../features/declaration.ts';
-import { cardActivity, FEATURE_GROUPS, merchantRisk } from '../../../features/groups/index.ts';
 import { FeatureRegistry } from '../../../features/registry.ts';
 import { featureGroupSchema } from '../../../schemas/index.ts';
 import { row, testGroup } from '../../support/feature-groups.ts';
 
 describe('feature group declarations', () => {
   it('declares the demo groups, frozen, each deriving an Avro schema', () => {
-    expect(FEATURE_GROUPS.map((g) => g.name)).toEqual(['card_activity', 'merchant_risk']);
+    expect(fraud.features.list().map((g) => g.name)).toEqual(['card_activity', 'merchant_risk']);
     expect(Object.isFrozen(cardActivity) && Object.isFrozen(cardActivity.features)).toBe(true);
     expect(featureGroupSchema(merchantRisk).fields.map((f) => f.name)).toEqual([
       'entity_id',
@@ -68,7 +68,7 @@ describe('feature group declarations', () => {
     expect(parseFeatureRef('card_activity:txn_count_1h')).toEqual({ group: 'card_activity', feature: 'txn_count_1h' });
     for (const bad of ['card_activity', 'a:b:c', "x:y' OR 1", ':x', 'A:b'])
       expect(() => parseFeatureRef(bad)).toThrow(/group:feature/);
-    const registry = FeatureRegistry.demo();
+    const registry = fraud.features;
     expect(registry.resolve(['card_activity:txn_count_1h', 'merchant_risk:category', 'card_activity:txn_count_1h'])).toEqual([
       { group: cardActivity, features: ['txn_count_1h'] },
       { group: merchantRisk, features: ['category'] },

@@ -1,6 +1,6 @@
 /** projects/declaration.ts: a declared model becomes the trainer's spec unchanged, and every problem of a project is listed at once. */
 import { describe, expect, it } from 'vitest';
-import { cardActivity, merchantRisk, transactionRequest } from '../../../features/groups/index.ts';
+import { cardActivity, fraudDetector, merchantRisk, transactionRequest } from '../../../examples/fraud/index.ts';
 import { RheoError } from '../../../kernel/errors.ts';
 import {
   DRIFT_DEFAULTS,
@@ -12,7 +12,6 @@ import {
   TRAINING_DEFAULTS,
   toTrainingSpec,
 } from '../../../projects/declaration.ts';
-import { fraudDetector } from '../../../trainers/specs/index.ts';
 
 /** The fraud model written out by hand, as a user would declare it (no value taken from the spec). */
 const fraudModel: ModelDecl = {

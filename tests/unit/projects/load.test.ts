@@ -4,11 +4,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FeatureRegistry } from '../../../features/registry.ts';
+import { fraud, fraudDetector } from '../../../examples/fraud/index.ts';
 import { RheoError } from '../../../kernel/errors.ts';
 import { toTrainingSpec } from '../../../projects/declaration.ts';
 import { loadProject, resolveProjectDir } from '../../../projects/load.ts';
-import { fraudDetector } from '../../../trainers/specs/index.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DECLARATION = pathToFileURL(join(ROOT, 'projects', 'declaration.ts')).href;
@@ -61,7 +60,7 @@ describe('loadProject', () => {
     expect(loaded.file).toBe(join(ROOT, 'examples', 'fraud', 'rheo.project.ts'));
     expect(loaded.project.name).toBe('fraud');
     expect(loaded.project.entities.map((e) => e.name)).toEqual(['card', 'merchant']);
-    expect([...loaded.project.featureGroups]).toEqual(FeatureRegistry.demo().list());
+    expect([...loaded.project.featureGroups]).toEqual(fraud.features.list());
     expect(toTrainingSpec(loaded.project, 'fraud_detector')).toEqual(fraudDetector);
   });
 

@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { fraudDetector } from '../../../examples/fraud/index.ts';
 import { type LabeledHistory, labeledHistory } from '../../../examples/fraud/labeled-history.ts';
 import { RheoError } from '../../../kernel/errors.ts';
 import { auc } from '../../../kernel/quality.ts';
 import { MemoryRegistry } from '../../../registry/memory.ts';
 import { manualRunRequest, type RunRequest, runTraining } from '../../../trainers/run.ts';
-import { fraudDetector } from '../../../trainers/specs/index.ts';
 import { memoryDeps } from '../../support/training.ts';
 
 const END = Date.UTC(2026, 0, 10);

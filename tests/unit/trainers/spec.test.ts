@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { fraud, fraudDetector } from '../../../examples/fraud/index.ts';
+import { trainingSpecOf } from '../../../projects/context.ts';
 import { applyOverrides, parseOverrides, resolveFeatures } from '../../../trainers/spec.ts';
-import { fraudDetector, specFor } from '../../../trainers/specs/index.ts';
 
 describe('training specs', () => {
   it('resolves request inputs and feature-store refs with their types and groups', () => {
-    const features = resolveFeatures(fraudDetector);
+    const features = resolveFeatures(fraudDetector, fraud.features);
     expect(features.map((f) => [f.name, f.group, f.entity, f.type])).toEqual([
       ['amount', null, null, 'DOUBLE'],
       ['hour_of_day', null, null, 'LONG'],
@@ -18,14 +19,17 @@ describe('training specs', () => {
 
   it('refuses unknown, string-typed and duplicate inputs, naming each', () => {
     expect(() =>
-      resolveFeatures({
-        ...fraudDetector,
-        features: ['amount', 'nope', 'merchant_risk:category', 'card_activity:zzz', 'amount'],
-      }),
+      resolveFeatures(
+        {
+          ...fraudDetector,
+          features: ['amount', 'nope', 'merchant_risk:category', 'card_activity:zzz', 'amount'],
+        },
+        fraud.features,
+      ),
     ).toThrow(
       /nope is not a request input.*merchant_risk:category is a string.*card_activity:zzz: group card_activity has no such feature.*unique: amount/,
     );
-    expect(() => specFor('unknown_model')).toThrow(/no training spec for model unknown_model; declared: fraud_detector/);
+    expect(() => trainingSpecOf(fraud, 'unknown_model')).toThrow(/declares no model "unknown_model"; declared: fraud_detector/);
   });
 
   it('reads request params, refusing bad ones', () => {

@@ -1,13 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { cardActivity } from '../../../../features/groups/index.ts';
+import { cardActivity, fraud, fraudDetector } from '../../../../examples/fraud/index.ts';
 import { MemoryOfflineStore } from '../../../../features/offline/memory.ts';
-import { FeatureRegistry } from '../../../../features/registry.ts';
 import { buildDataset, datasetHash, matrix } from '../../../../trainers/data/dataset.ts';
 import { labelSql, MemoryLabelSource } from '../../../../trainers/data/labels.ts';
 import { resolveFeatures } from '../../../../trainers/spec.ts';
-import { fraudDetector } from '../../../../trainers/specs/index.ts';
 
-const features = resolveFeatures({ ...fraudDetector, features: ['amount', 'card_activity:txn_count_24h'] });
+const features = resolveFeatures({ ...fraudDetector, features: ['amount', 'card_activity:txn_count_24h'] }, fraud.features);
 
 async function fixture() {
   const offline = new MemoryOfflineStore();
@@ -31,7 +29,7 @@ async function fixture() {
     })),
   );
   return buildDataset(
-    { labels, offline, registry: FeatureRegistry.demo() },
+    { labels, offline, registry: fraud.features },
     { model: 'm', kind: 'predictions', start: 0, end: 10_000, maxRows: 100, entity: 'card', features },
   );
 }

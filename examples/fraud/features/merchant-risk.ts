@@ -1,5 +1,5 @@
 /** Merchant risk: how often a merchant's payments turn out to be fraud, and what it sells. */
-import { defineFeatureGroup } from '../declaration.ts';
+import { defineFeatureGroup } from '../../../features/declaration.ts';
 
 export const merchantRisk = defineFeatureGroup({
   name: 'merchant_risk',

@@ -1,5 +1,5 @@
 /** Card activity: how a card has been spending lately. Recomputed on every transaction of the card. */
-import { defineFeatureGroup } from '../declaration.ts';
+import { defineFeatureGroup } from '../../../features/declaration.ts';
 
 export const cardActivity = defineFeatureGroup({
   name: 'card_activity',

@@ -1,8 +1,8 @@
-/** The feature store's online reader as the gateway's `FeatureLookup` (one store round trip per request). */
+/** The feature store's online reader as scoring's `FeatureLookup` (one store round trip per request or micro-batch): gateway and streaming scorer. */
 import { getOnlineFeatures } from '../features/online/read.ts';
 import type { OnlineStore } from '../features/online/store.ts';
 import type { FeatureRegistry } from '../features/registry.ts';
-import type { FeatureLookup } from '../serving/scoring.ts';
+import type { FeatureLookup } from './scoring.ts';
 
 export function onlineFeatureLookup(online: OnlineStore, registry: FeatureRegistry): FeatureLookup {
   return {
