@@ -24,6 +24,7 @@ import { errorMessage, RheoError, rheoError } from '../../kernel/errors.ts';
 import { createAdmin, createKafka, type Kafka } from '../../kernel/kafka.ts';
 import type { Logger } from '../../kernel/log.ts';
 import type { Registry } from '../../kernel/metrics.ts';
+import type { ModelDecl } from '../../projects/declaration.ts';
 import { RegistryFollower } from '../../registry/follower.ts';
 import { runMain, type ServiceEnvironment } from '../../runtime/main.ts';
 import { ProcessorRunner, type RunnerOptions } from '../../runtime/runner.ts';
@@ -33,7 +34,7 @@ import { TOPICS, type TopicEntry } from '../../topics/catalogue.ts';
 import { type BaselineSource, registryBaselines } from './baselines.ts';
 import { createDriftMetrics, type DriftMetrics } from './metrics.ts';
 import { type DriftOutput, DriftReporter, type ReportPass } from './reporter.ts';
-import { type DriftSettings, loadDriftSettings } from './settings.ts';
+import { type DriftSettings, loadDriftSettings, type ModelDriftOverride } from './settings.ts';
 import { DriftStore } from './store.ts';
 import { type DriftInput, emptyState, type PartitionState, type PartitionWrite, step } from './transform.ts';
 
@@ -273,7 +274,36 @@ export async function createDriftProcessor(
   };
 }
 
-export const driftService = ({ config, logger, metrics, args }: ServiceEnvironment) =>
-  createDriftProcessor(config, { logger, metrics }, args);
+/**
+ * Drift as a service: each project model's declared thresholds, minimum sample and cool-down, under
+ * what `RHEO_DRIFT_MODELS` says for a model (an operator's override wins). Window geometry stays
+ * global (`RHEO_DRIFT_WINDOW_MS`…): the stored window state depends on it.
+ */
+export async function driftService({ config, logger, metrics, args, project }: ServiceEnvironment): Promise<DriftProcessor> {
+  const settings = loadDriftSettings();
+  const declared = projectDriftOverrides((await project()).project.models);
+  const models: Record<string, ModelDriftOverride> = { ...declared };
+  for (const [model, override] of Object.entries(settings.models))
+    models[model] = {
+      ...declared[model],
+      ...override,
+      thresholds: { ...declared[model]?.thresholds, ...override.thresholds },
+    };
+  return createDriftProcessor(config, { logger, metrics }, { ...args, settings: { ...settings, models } });
+}
+
+/** Pure: the drift policy fields each model declares (what it leaves out keeps the processor's defaults). */
+export function projectDriftOverrides(models: readonly Pick<ModelDecl, 'name' | 'drift'>[]): Record<string, ModelDriftOverride> {
+  const out: Record<string, ModelDriftOverride> = {};
+  for (const { name, drift } of models) {
+    if (!drift) continue;
+    out[name] = {
+      ...(drift.thresholds ? { thresholds: drift.thresholds } : {}),
+      ...(drift.minSamples !== undefined ? { minSamples: drift.minSamples } : {}),
+      ...(drift.cooldownMs !== undefined ? { cooldownMs: drift.cooldownMs } : {}),
+    };
+  }
+  return out;
+}
 
 if (import.meta.main) await runMain('drift', driftService);
