@@ -30,6 +30,10 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Cli
     summary: 'produce feature events from a JSONL or CSV file',
     load: async () => (await import('./commands/produce.ts')).produceCommand,
   },
+  label: {
+    summary: 'produce ground-truth labels (feedback) from a CSV or JSONL file',
+    load: async () => (await import('./commands/label.ts')).labelCommand,
+  },
   models: {
     summary: 'the model registry (list|describe|register|request|approve|…)',
     load: async () => (await import('./commands/models.ts')).modelsCommand,
@@ -57,6 +61,14 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Cli
   test: {
     summary: 'run the whole test suite, starting the local stack when it is not up',
     load: async () => (await import('./commands/test.ts')).testCommand,
+  },
+  plan: {
+    summary: 'show what applying the project would change (topics, subjects, tables, Redis), refusing incompatible changes',
+    load: async () => (await import('./commands/plan.ts')).planCommand,
+  },
+  apply: {
+    summary: 'make the cluster, registry, ClickHouse and Redis match the project, idempotently',
+    load: async () => (await import('./commands/plan.ts')).applyCommand,
   },
 };
 

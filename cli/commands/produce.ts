@@ -182,7 +182,7 @@ export const produceCommand = defineCommand({
 });
 
 /** On a terminal the bar redraws in place; otherwise a line per tenth of the way. */
-function progressRenderer(io: CliIO): (line: string, last: boolean) => void {
+export function progressRenderer(io: CliIO): (line: string, last: boolean) => void {
   if (io === processIO && process.stderr.isTTY) return (line, last) => process.stderr.write(`\r${line}${last ? '\n' : ''}`);
   let lastTenth = -1;
   return (line, last) => {

@@ -7,6 +7,7 @@ import { decide } from './cas.ts';
 import {
   emptyWriteResult,
   type OnlineEnsureReport,
+  type OnlineGroupRecord,
   type OnlineReadRequest,
   type OnlineStore,
   type OnlineWriteResult,
@@ -31,6 +32,11 @@ export class MemoryOnlineStore implements OnlineStore {
     // Expiry is computed from the TTL at read time, so retiming is only pruning what is now expired.
     if (entries) for (const [id, row] of entries) if (isExpired(group, row, this.#now())) entries.delete(id);
     return { group: group.name, previousTtlSeconds: previous, ttlSeconds, entriesRetimed: retimed };
+  }
+
+  /** The TTL `ensure` last recorded for the group, or undefined when it never ensured it; reads only. */
+  async recorded(group: string): Promise<OnlineGroupRecord | undefined> {
+    return this.#ttl.has(group) ? { ttlSeconds: this.#ttl.get(group) ?? null } : undefined;
   }
 
   async writeBatch(group: FeatureGroupDecl, rows: readonly FeatureRow[]): Promise<OnlineWriteResult> {

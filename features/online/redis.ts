@@ -17,6 +17,7 @@ import { DEFAULT_PREFIX, decodeEntry, encodeEntry, entityIdOf, entityKey, groupP
 import {
   emptyWriteResult,
   type OnlineEnsureReport,
+  type OnlineGroupRecord,
   type OnlineReadRequest,
   type OnlineStore,
   type OnlineWriteResult,
@@ -88,6 +89,12 @@ export class RedisOnlineStore implements OnlineStore {
     const record = { version: group.version, ttlSeconds, features: group.features.map((f) => f.name) };
     await this.#call('recording the group', () => this.redis.hset(groupsKey(this.prefix), group.name, JSON.stringify(record)));
     return { group: group.name, previousTtlSeconds: previous?.ttlSeconds, ttlSeconds, entriesRetimed };
+  }
+
+  /** What `ensure` last recorded of the group (TTL, version, features), or undefined when nothing; reads only. */
+  async recorded(group: string): Promise<OnlineGroupRecord | undefined> {
+    const text = await this.#call('reading the group registry', () => this.redis.hget(groupsKey(this.prefix), group));
+    return text ? (JSON.parse(text) as OnlineGroupRecord) : undefined;
   }
 
   async writeBatch(group: FeatureGroupDecl, rows: readonly FeatureRow[]): Promise<OnlineWriteResult> {

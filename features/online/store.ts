@@ -37,6 +37,13 @@ export interface OnlineEnsureReport {
   entriesRetimed: number;
 }
 
+/** What a store recorded of a group when it last ensured it (read by `recorded`, never changed by it). */
+export interface OnlineGroupRecord {
+  readonly ttlSeconds: number | null;
+  readonly version?: number;
+  readonly features?: readonly string[];
+}
+
 export interface OnlineStore {
   readonly name: string;
   /** Records the group's declaration; when its TTL changed, recomputes the expiry of every stored entry. Idempotent. */

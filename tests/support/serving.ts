@@ -94,7 +94,7 @@ export class TopicTail<T = Prediction> {
   readonly #topic: string;
   readonly #codec: SchemaCodec;
   readonly #groupId = `test.tail.${randomUUID()}`;
-  readonly records: Array<{ partition: number; offset: string; value: T }> = [];
+  readonly records: Array<{ partition: number; offset: string; key: string | null; value: T }> = [];
   #stop: (() => Promise<void>) | undefined;
 
   constructor(kafka: Kafka, config: RheoConfig, topic: string) {
@@ -126,7 +126,7 @@ export class TopicTail<T = Prediction> {
         for (const m of batch.messages) {
           if (!m.value) continue;
           const value = (await this.#codec.decode<T>(m.value, this.#topic === 'predictions' ? { reader } : {})).value;
-          this.records.push({ partition: batch.partition, offset: m.offset, value });
+          this.records.push({ partition: batch.partition, offset: m.offset, key: m.key ? m.key.toString() : null, value });
         }
       },
     });

@@ -1,0 +1,188 @@
+/**
+ * `rheo label --file labels.csv|labels.jsonl`: ground-truth labels from a file, one `Feedback` event
+ * per row, to the `feedback` topic (key: prediction id, else entity id). The rows are parsed by
+ * monitoring/labels.ts; as with `rheo produce`, the whole file is checked first and nothing is
+ * produced when any line is invalid (unless `--skip-invalid`), the reasons listed with their line
+ * numbers. Rows without an `event_id` get one derived from their content, so labelling the same file
+ * twice writes the same ids (sinks keep one label each). Progress goes to stderr, the summary to
+ * stdout (`--json` for a machine-readable one).
+ */
+import { createReadStream } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { csvRecords } from '../../features/input.ts';
+import { defineArgs } from '../../kernel/args.ts';
+import { loadConfig } from '../../kernel/config.ts';
+import { errorMessage } from '../../kernel/errors.ts';
+import { createAdmin, createKafka, createProducer, type ProducerMessage } from '../../kernel/kafka.ts';
+import { feedbackKey, type LabelDefaults, type LabelResult, parseLabelRow } from '../../monitoring/labels.ts';
+import { CONTRACTS, SchemaCodec } from '../../schemas/index.ts';
+import { TOPICS } from '../../topics/catalogue.ts';
+import { CliError, defineCommand } from '../command.ts';
+import { formatOf, progressBar, progressRenderer } from './produce.ts';
+
+export interface LabelLine {
+  line: number;
+  result: LabelResult;
+}
+
+/** Each row of a JSONL or CSV file as a Feedback event or its problems (pure apart from reading the file). */
+export async function* readLabels(path: string, format: 'jsonl' | 'csv', defaults: LabelDefaults): AsyncIterable<LabelLine> {
+  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY });
+  if (format === 'jsonl') {
+    let line = 0;
+    for await (const text of lines) {
+      line++;
+      if (text.trim() === '') continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (error) {
+        yield { line, result: { problems: [`not JSON: ${errorMessage(error)}`] } };
+        continue;
+      }
+      if (typeof value !== 'object' || value === null || Array.isArray(value))
+        yield { line, result: { problems: ['not a JSON object'] } };
+      else yield { line, result: parseLabelRow(value as Record<string, unknown>, defaults) };
+    }
+    return;
+  }
+  let header: string[] | undefined;
+  let twice: string[] = [];
+  for await (const record of csvRecords(lines)) {
+    if (!header) {
+      header = record.fields.map((h) => h.trim().replace(/^\uFEFF/, ''));
+      twice = header.filter((name, i) => header?.indexOf(name) !== i);
+      continue;
+    }
+    if (twice.length > 0) {
+      yield { line: record.line, result: { problems: [`the header names ${twice.map((n) => `"${n}"`).join(', ')} twice`] } };
+      continue;
+    }
+    if (record.fields.length !== header.length) {
+      yield { line: record.line, result: { problems: [`${record.fields.length} fields, the header has ${header.length}`] } };
+      continue;
+    }
+    const row = Object.fromEntries(header.map((name, i) => [name, record.fields[i] as string]));
+    yield { line: record.line, result: parseLabelRow(row, defaults, { text: true }) };
+  }
+}
+
+const LABEL_ARGS = defineArgs({
+  program: 'rheo label',
+  flags: {
+    file: { type: 'string', value: 'labels.csv|labels.jsonl', required: true, description: 'the labels, one per line or row' },
+    model: { type: 'string', value: '<name>', description: 'model_name of rows that give none (default: none, every model)' },
+    source: { type: 'string', value: '<source>', description: 'label_source of rows that give none (e.g. chargeback)' },
+    format: { type: 'enum', values: ['jsonl', 'csv'], description: 'the file format, when its extension does not say' },
+    'skip-invalid': { type: 'boolean', description: 'produce the valid labels even when some lines are invalid' },
+    json: { type: 'boolean', description: 'print the summary as JSON' },
+  },
+  notes: [
+    'Columns: prediction_id and/or entity_id (at least one), reference_time (required without prediction_id),',
+    'label (a number, or true/false for 1/0), observed_time (default now), model_name, label_source, event_id.',
+    'Times are epoch milliseconds or ISO-8601 with a zone. Without event_id, the id is derived from the row,',
+    'so labelling the same file again writes the same ids.',
+  ],
+});
+
+export const labelCommand = defineCommand({
+  name: 'label',
+  summary: 'produce ground-truth labels (feedback) from a CSV or JSONL file',
+  args: LABEL_ARGS,
+  async run({ flags }, io) {
+    const path = flags.file;
+    const format = formatOf(path, flags.format);
+    await access(path).catch(() => {
+      throw new CliError(`cannot read ${path}`);
+    });
+    // One `now` for both passes, so the second sees exactly the events the first checked.
+    const defaults: LabelDefaults = { now: Date.now(), model: flags.model, source: flags.source };
+
+    // Pass 1: check everything before producing anything.
+    let valid = 0;
+    const invalid: Array<{ line: number; problems: string[] }> = [];
+    for await (const row of readLabels(path, format, defaults)) {
+      if ('feedback' in row.result) valid++;
+      else invalid.push({ line: row.line, problems: row.result.problems });
+    }
+    if (invalid.length > 0) {
+      const shown = invalid.slice(0, 10).map((i) => `  line ${i.line}: ${i.problems.join('; ')}`);
+      const more = invalid.length > 10 ? `\n  ... and ${invalid.length - 10} more` : '';
+      if (!flags['skip-invalid'])
+        throw new CliError(
+          `${invalid.length} invalid label${invalid.length === 1 ? '' : 's'} in ${path}, nothing produced (--skip-invalid produces the ${valid} valid ones):\n${shown.join('\n')}${more}`,
+        );
+      io.err(`skipping ${invalid.length} invalid label${invalid.length === 1 ? '' : 's'}:\n${shown.join('\n')}${more}`);
+    }
+    if (valid === 0) throw new CliError(`no valid labels in ${path}`);
+
+    const config = loadConfig();
+    const kafka = createKafka(config.kafka, undefined, 'label');
+    const topic = TOPICS.feedback.name;
+    const admin = createAdmin(kafka);
+    try {
+      await admin.connect();
+      if (!(await admin.listTopics()).includes(topic))
+        throw new CliError(`topic ${topic} does not exist; run \`rheo apply\` (or \`rheo topics ensure\`) first`);
+    } catch (error) {
+      if (error instanceof CliError) throw error;
+      throw new CliError(`cannot reach Kafka at ${config.kafka.brokers.join(',')}: ${errorMessage(error)}`);
+    } finally {
+      await admin.disconnect();
+    }
+    const codec = await SchemaCodec.fromConfig(config.registry)
+      .forTopic(topic, CONTRACTS.Feedback)
+      .catch((error: unknown) => {
+        throw new CliError(`cannot produce to ${topic}: ${errorMessage(error)}`);
+      });
+    const producer = createProducer(kafka);
+    await producer.connect().catch((error: unknown) => {
+      throw new CliError(`cannot produce to ${topic}: ${errorMessage(error)}`);
+    });
+
+    const started = performance.now();
+    let sent = 0;
+    let byPrediction = 0;
+    const render = progressRenderer(io);
+    try {
+      let batch: ProducerMessage[] = [];
+      const flush = async () => {
+        await producer.send({ topic, acks: -1, messages: batch });
+        sent += batch.length;
+        batch = [];
+        render(progressBar(sent, valid, performance.now() - started), sent === valid);
+      };
+      for await (const row of readLabels(path, format, defaults)) {
+        if (!('feedback' in row.result)) continue;
+        const feedback = row.result.feedback;
+        if (feedback.prediction_id !== null) byPrediction++;
+        batch.push({ key: feedbackKey(feedback), value: codec.encode(feedback) });
+        if (batch.length >= 1000) await flush();
+      }
+      if (batch.length > 0) await flush();
+    } catch (error) {
+      throw new CliError(
+        `producing to ${topic} failed after ${sent} labels: ${errorMessage(error)} (running it again is safe: the labels keep their event ids)`,
+      );
+    } finally {
+      await producer.disconnect();
+    }
+    const seconds = Math.round(((performance.now() - started) / 1000) * 100) / 100;
+    const summary = {
+      topic,
+      file: path,
+      produced: sent,
+      by_prediction_id: byPrediction,
+      by_entity_id: sent - byPrediction,
+      skipped: invalid.length,
+      seconds,
+    };
+    if (flags.json) io.out(JSON.stringify(summary));
+    else
+      io.out(
+        `produced ${sent} labels to ${topic} in ${seconds} s (${byPrediction} by prediction id, ${sent - byPrediction} by entity)${invalid.length ? ` (${invalid.length} invalid skipped)` : ''}`,
+      );
+    return 0;
+  },
+});
