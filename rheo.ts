@@ -2,8 +2,9 @@
  * Rheo's public API: what `import … from 'rheo'` gives a project (package.json `exports`, built to
  * dist/rheo.js with its declarations). Small on purpose: declaring feature groups and typing their
  * features and events, the Avro contracts of Rheo's own topics with their generated TypeScript types,
- * project declarations (`defineProject`, its types, its validation and `toTrainingSpec`), and the
- * package version. Everything else is internal and may move; this surface grows with what a project
+ * project declarations (`defineProject`, its types, its validation and `toTrainingSpec`),
+ * `layersModelToOnnx` (a TensorFlow.js model of the user's own, exported to the ONNX Rheo serves), and
+ * the package version. Everything else is internal and may move; this surface grows with what a project
  * can declare (issue 10).
  */
 import { createRequire } from 'node:module';
@@ -52,6 +53,11 @@ export {
   type ValueOf,
 } from './schemas/index.ts';
 export * from './schemas/types.generated.ts';
+export {
+  type LayersModelLike,
+  type LayersModelToOnnxOptions,
+  layersModelToOnnx,
+} from './trainers/export/layers-model.ts';
 
 /** The version of this Rheo package (its package.json, found by the package's self-reference). */
 export const VERSION: string = (createRequire(import.meta.url)('rheo/package.json') as { version: string }).version;

@@ -158,13 +158,14 @@ async function foreground(
       io.out(JSON.stringify(result, null, 2));
       return 0;
     }
+    const gateMetric = spec.gate.metric;
     const metrics = Object.entries(result.metrics)
       .filter(([k]) => ['auc', 'logloss', 'accuracy', 'rmse', 'mae', 'r2'].includes(k))
       .map(([k, v]) => `${k} ${v.toFixed(4)}`)
       .join(', ');
     io.out(`${model}@${result.version} registered, now ${result.stage} (run ${result.runId})`);
     io.out(
-      `  test split: ${metrics}${result.productionMetrics ? ` — production: auc ${result.productionMetrics.auc?.toFixed(4)}` : ''}`,
+      `  test split: ${metrics}${result.productionMetrics ? ` — production: ${gateMetric} ${result.productionMetrics[gateMetric]?.toFixed(4)}` : ''}`,
     );
     io.out(
       `  backend ${result.backend.name}, ${result.rows} rows, dataset ${result.datasetHash.slice(0, 12)}, best ${JSON.stringify(result.bestParams)}`,

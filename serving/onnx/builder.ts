@@ -289,7 +289,8 @@ export interface Normalisation {
 export interface DenseLayer {
   /** [in][out] weights. */
   weights: number[][];
-  bias: number[];
+  /** [out] biases; without them the Gemm has no C input (a layer trained with `useBias: false`). */
+  bias?: number[];
   activation: 'relu' | 'tanh' | 'sigmoid' | 'softmax' | 'none';
 }
 
@@ -326,10 +327,11 @@ export function tabularModel(spec: TabularModelSpec): Uint8Array {
   let width = spec.features;
   spec.layers.forEach((layer, i) => {
     if (layer.weights.length !== width) throw new Error(`layer ${i} of ${spec.name} expects ${width} inputs`);
-    const out = layer.bias.length;
+    const out = layer.bias?.length ?? layer.weights[0]?.length ?? 0;
     if (layer.weights.some((row) => row.length !== out))
       throw new Error(`layer ${i} of ${spec.name}: weights are not [${width}][${out}]`);
-    x = g.gemm(x, g.constant(`layer${i}_w`, layer.weights.flat(), [width, out]), g.constant(`layer${i}_b`, layer.bias));
+    const w = g.constant(`layer${i}_w`, layer.weights.flat(), [width, out]);
+    x = g.gemm(x, w, layer.bias ? g.constant(`layer${i}_b`, layer.bias) : undefined);
     if (layer.activation === 'relu') x = g.relu(x);
     else if (layer.activation === 'tanh') x = g.tanh(x);
     else if (layer.activation === 'sigmoid') x = g.sigmoid(x);

@@ -1,7 +1,8 @@
-/** The public entry (rheo.ts): the package version, and the declaration helpers it re-exports working as themselves. */
+/** The public entry (rheo.ts): the package version, the declaration helpers it re-exports working as themselves, and the TensorFlow.js export. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CONTRACTS, defineFeatureGroup, featureGroupSchema, SchemaInvalidError, VERSION } from '../../rheo.ts';
+import { CONTRACTS, defineFeatureGroup, featureGroupSchema, layersModelToOnnx, SchemaInvalidError, VERSION } from '../../rheo.ts';
+import { layersModelToOnnx as fromModule } from '../../trainers/export/layers-model.ts';
 
 describe('rheo (public entry)', () => {
   it('VERSION is the version in package.json', () => {
@@ -27,5 +28,8 @@ describe('rheo (public entry)', () => {
       SchemaInvalidError,
     );
     expect(CONTRACTS.Prediction.name).toBe('Prediction');
+  });
+  it("exports layersModelToOnnx, the export of a TensorFlow.js model of the user's own (tests/unit/trainers/export)", () => {
+    expect(layersModelToOnnx).toBe(fromModule);
   });
 });
