@@ -46,7 +46,14 @@ import { evaluate, finite } from './models/metrics.ts';
 import { type EpochReport, type FitData, TabularNet, type TrialParams } from './models/network.ts';
 import { applyNormalization, fitNormalization, fitTarget } from './models/normalization.ts';
 import { planTrials, search, type TrialOutcome } from './models/search.ts';
-import { applyOverrides, parseOverrides, type ResolvedFeature, resolveFeatures, type TrainingSpec } from './spec.ts';
+import {
+  applyOverrides,
+  parseOverrides,
+  type ResolvedFeature,
+  registeredInputs,
+  resolveFeatures,
+  type TrainingSpec,
+} from './spec.ts';
 import type { ExperimentTracker, TrialRecord } from './tracking.ts';
 import { codeVersion, nextVersion, versionOfRun } from './version.ts';
 
@@ -547,7 +554,7 @@ async function registerVersion(run: RunContext, plan: RunPlan, candidate: Candid
       model: request.model,
       version: v,
       actor: TRAINER_ACTOR,
-      inputs: features.map((f) => ({ name: f.name, type: f.type, feature_group: f.group })),
+      inputs: registeredInputs(features),
       outputs: [{ name: spec.outputName, type: 'DOUBLE' }],
       metrics: finite(allMetrics),
       params: {

@@ -117,6 +117,17 @@ export function resolveFeatures(
   return out;
 }
 
+/**
+ * The inputs a version registers with, from its resolved features in model order: the bare name, the
+ * value type and the feature group (null for a request-time input). The trainer registers its
+ * versions with it, and `rheo models register --project` a model trained elsewhere.
+ */
+export function registeredInputs(
+  features: readonly ResolvedFeature[],
+): Array<{ name: string; type: ValueType; feature_group: string | null }> {
+  return features.map((f) => ({ name: f.name, type: f.type, feature_group: f.group }));
+}
+
 /** What a request may override, by `params` key. */
 export interface Overrides {
   trials?: number;

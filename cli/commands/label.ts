@@ -19,6 +19,7 @@ import { feedbackKey, type LabelDefaults, type LabelResult, parseLabelRow } from
 import { CONTRACTS, SchemaCodec } from '../../schemas/index.ts';
 import { TOPICS } from '../../topics/catalogue.ts';
 import { CliError, defineCommand } from '../command.ts';
+import { openCliProject, PROJECT_FLAG } from '../project.ts';
 import { formatOf, progressBar, progressRenderer } from './produce.ts';
 
 export interface LabelLine {
@@ -76,6 +77,10 @@ const LABEL_ARGS = defineArgs({
     source: { type: 'string', value: '<source>', description: 'label_source of rows that give none (e.g. chargeback)' },
     format: { type: 'enum', values: ['jsonl', 'csv'], description: 'the file format, when its extension does not say' },
     'skip-invalid': { type: 'boolean', description: 'produce the valid labels even when some lines are invalid' },
+    project: {
+      ...PROJECT_FLAG,
+      description: 'check model names against the models this project declares (without it, any name goes)',
+    },
     json: { type: 'boolean', description: 'print the summary as JSON' },
   },
   notes: [
@@ -98,13 +103,25 @@ export const labelCommand = defineCommand({
     });
     // One `now` for both passes, so the second sees exactly the events the first checked.
     const defaults: LabelDefaults = { now: Date.now(), model: flags.model, source: flags.source };
+    // Labels are platform-wide (one feedback topic); a project, when named, catches a misspelt model.
+    const declared = flags.project ? new Set((await openCliProject(flags.project)).project.models.map((m) => m.name)) : undefined;
+    const undeclared = (name: string | null) => declared !== undefined && name !== null && !declared.has(name);
+    if (flags.model !== undefined && undeclared(flags.model))
+      throw new CliError(
+        `model ${flags.model} is not declared in the project (declared: ${[...(declared ?? [])].join(', ') || 'none'})`,
+      );
 
     // Pass 1: check everything before producing anything.
     let valid = 0;
     const invalid: Array<{ line: number; problems: string[] }> = [];
     for await (const row of readLabels(path, format, defaults)) {
-      if ('feedback' in row.result) valid++;
-      else invalid.push({ line: row.line, problems: row.result.problems });
+      if (!('feedback' in row.result)) invalid.push({ line: row.line, problems: row.result.problems });
+      else if (undeclared(row.result.feedback.model_name))
+        invalid.push({
+          line: row.line,
+          problems: [`model_name ${row.result.feedback.model_name} is not declared in the project`],
+        });
+      else valid++;
     }
     if (invalid.length > 0) {
       const shown = invalid.slice(0, 10).map((i) => `  line ${i.line}: ${i.problems.join('; ')}`);
@@ -154,7 +171,7 @@ export const labelCommand = defineCommand({
         render(progressBar(sent, valid, performance.now() - started), sent === valid);
       };
       for await (const row of readLabels(path, format, defaults)) {
-        if (!('feedback' in row.result)) continue;
+        if (!('feedback' in row.result) || undeclared(row.result.feedback.model_name)) continue;
         const feedback = row.result.feedback;
         if (feedback.prediction_id !== null) byPrediction++;
         batch.push({ key: feedbackKey(feedback), value: codec.encode(feedback) });

@@ -2,21 +2,34 @@
  * `rheo models …`: the model registry from the command line. Reads fold `models.lifecycle`; writes
  * are registry commands (refused with the rule they break, producing nothing) attributed to `--actor`
  * (default `user:<login>`, or RHEO_ACTOR).
+ *
+ * `register` takes a model trained anywhere (scikit-learn through skl2onnx, or Rheo's own trainer):
+ * with `--project`, a model the project declares gets by default the inputs a Rheo-trained version of
+ * it registers with (names in order, types, feature groups), the output its declared task scores from
+ * (chosen among the graph's outputs) and, for a binary task, its decision threshold and labels;
+ * `--inputs`, `--outputs` and `--param` still win.
  */
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { loadServingSettings, openArtifactStore } from '../../gateway/settings.ts';
 import { defineActions, type ParsedActions } from '../../kernel/args.ts';
 import { loadConfig } from '../../kernel/config.ts';
-import { RheoError } from '../../kernel/errors.ts';
+import { errorMessage, RheoError } from '../../kernel/errors.ts';
 import { createLogger } from '../../kernel/log.ts';
+import type { ProjectContext } from '../../projects/context.ts';
+import { type ModelDecl, requestSourceOf, type TaskDecl } from '../../projects/declaration.ts';
+import { PROJECT_FILE } from '../../projects/load.ts';
 import { RegistryClient } from '../../registry/client.ts';
 import type { RegistryCommand } from '../../registry/commands.ts';
 import { modelDetail, modelSummary, productionAt, requireModel, resolveVersion, versionDetail } from '../../registry/queries.ts';
 import type { RegistryState, Stage } from '../../registry/types.ts';
-import type { ValueType } from '../../schemas/index.ts';
+import type { RegisterRequest } from '../../registry/writer.ts';
+import type { ModelOutput, ValueType } from '../../schemas/index.ts';
+import { describeValue, type GraphInterface, type GraphValue, inspectOnnx } from '../../serving/onnx/inspect.ts';
+import { registeredInputs, resolveFeatures, type TrainingSpec } from '../../trainers/spec.ts';
 import { CliError, type CliIO, defineCommand } from '../command.ts';
 import { table } from '../format.ts';
+import { openCliProject, PROJECT_FLAG } from '../project.ts';
 import { declaredActor } from '../settings.ts';
 
 const json = { type: 'boolean', description: 'print JSON' } as const;
@@ -43,13 +56,17 @@ const MODELS_ARGS = defineActions({
       flags: {
         version,
         artifact: { type: 'string', value: 'FILE.onnx', required: true, description: 'the ONNX model file' },
+        project: PROJECT_FLAG,
         inputs: {
           type: 'string',
           value: 'name:TYPE[@group],…',
-          required: true,
-          description: 'inputs in order (TYPE: DOUBLE|LONG|BOOLEAN)',
+          description: "inputs in order (TYPE: DOUBLE|LONG|BOOLEAN); default: the project's declared model's",
         },
-        outputs: { type: 'string', value: 'name:TYPE,…', required: true, description: 'outputs in order' },
+        outputs: {
+          type: 'string',
+          value: 'name:TYPE,…',
+          description: "outputs in order, the first scored; default: the graph's output for the declared task",
+        },
         metric: { type: 'list', value: 'k=v', description: 'a numeric metric of the version' },
         param: { type: 'list', value: 'k=v', description: 'a hyperparameter of the version' },
         card: { type: 'string', value: 'FILE.md', description: 'the model card' },
@@ -57,6 +74,11 @@ const MODELS_ARGS = defineActions({
         actor,
         json,
       },
+      notes: [
+        'Without --inputs or --outputs, the model is read from the project (--project DIR, else RHEO_PROJECT, else the',
+        "current folder): its declared inputs, and the graph output its task scores from (binary: the positive class's",
+        'probability, e.g. skl2onnx\'s "probabilities" column 1; multiclass: one column per class; regression: one value).',
+      ],
     },
     request: {
       positionals: [model],
@@ -191,27 +213,50 @@ export const modelsCommand = defineCommand({
   async run(args, io) {
     const config = loadConfig();
     const logger = createLogger('cli', { defaultLevel: 'warn' });
-    let client: RegistryClient;
     try {
-      client = await RegistryClient.connect(config, logger);
-    } catch (error) {
-      throw new CliError(
-        `cannot read the registry log from ${config.kafka.brokers.join(',')}: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
-    try {
-      return await runAction(client, io, args);
+      // A registration's artifact and declared interface are settled before the registry is read.
+      const artifact = args.action === 'register' ? await readArtifact(args.positionals.model, args.flags) : undefined;
+      let client: RegistryClient;
+      try {
+        client = await RegistryClient.connect(config, logger);
+      } catch (error) {
+        throw new CliError(
+          `cannot read the registry log from ${config.kafka.brokers.join(',')}: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+      try {
+        return await runAction(client, io, args, artifact);
+      } finally {
+        await client.close();
+      }
     } catch (error) {
       if (error instanceof RheoError)
         throw new CliError(`${error.code}: ${error.message}`, error.code === 'MODEL_NOT_FOUND' ? 4 : 1);
       throw error;
-    } finally {
-      await client.close();
     }
   },
 });
 
-async function runAction(client: RegistryClient, io: CliIO, args: ModelsArgs): Promise<number> {
+/** The artifact of a registration, read, and the interface it is declared with. */
+interface Artifact {
+  bytes: Uint8Array;
+  declared: Registration;
+}
+
+async function readArtifact(
+  model: string,
+  flags: { artifact: string; inputs?: string | undefined; outputs?: string | undefined; project?: string | undefined },
+): Promise<Artifact> {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(flags.artifact);
+  } catch (error) {
+    throw new CliError(`cannot read ${flags.artifact}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return { bytes, declared: await registrationOf(model, flags, bytes) };
+}
+
+async function runAction(client: RegistryClient, io: CliIO, args: ModelsArgs, artifact?: Artifact): Promise<number> {
   const state = client.state;
   const json = args.flags.json;
   switch (args.action) {
@@ -288,31 +333,26 @@ async function runAction(client: RegistryClient, io: CliIO, args: ModelsArgs): P
       const name = args.positionals.model;
       const values = args.flags;
       const settings = loadServingSettings(loadConfig());
-      const path = values.artifact;
-      let bytes: Buffer;
-      try {
-        bytes = readFileSync(path);
-      } catch (error) {
-        throw new CliError(`cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`);
-      }
+      const { bytes, declared } = artifact ?? (await readArtifact(name, values));
+      const params = { ...declared.params, ...keyValues(values.param, false, 'param') };
       const result = await client.register(openArtifactStore(settings), bytes, {
         model: name,
         version: values.version,
         actor: actorOf(values.actor),
-        inputs: parseFields(values.inputs, 'inputs'),
-        outputs: parseFields(values.outputs, 'outputs').map(({ name: n, type }) => ({ name: n, type })),
+        inputs: declared.inputs,
+        outputs: declared.outputs,
         metrics: keyValues(values.metric, true, 'metric') as Record<string, number>,
-        params: keyValues(values.param, false, 'param'),
+        params,
         ...(values.card ? { modelCard: readFileSync(values.card, 'utf8') } : {}),
         ...(values.reason ? { reason: values.reason } : {}),
       });
       const v = versionDetail(resolveVersion(requireModel(result.state, name), values.version));
-      show(
-        io,
-        json,
-        { ...v, scoring: result.scoring },
-        () =>
-          `registered ${name}@${v.version} (${v.stage}) sha256 ${v.sha256} → ${v.artifact_uri}\n${result.scoring.description}`,
+      show(io, json, { ...v, scoring: result.scoring, ...(declared.from ? { declared_by: declared.from } : {}) }, () =>
+        [
+          `registered ${name}@${v.version} (${v.stage}) sha256 ${v.sha256} → ${v.artifact_uri}`,
+          ...declaredLines(declared, params),
+          result.scoring.description,
+        ].join('\n'),
       );
       return 0;
     }
@@ -330,6 +370,179 @@ async function runAction(client: RegistryClient, io: CliIO, args: ModelsArgs): P
       return 0;
     }
   }
+}
+
+/** The interface a registration declares, and what of it came from the project's declared model. */
+export interface Registration {
+  inputs: RegisterRequest['inputs'];
+  outputs: ModelOutput[];
+  /** The declared decision rule of a binary model (`decision_threshold`, labels), as the trainer registers it. */
+  params: Record<string, number | string>;
+  /** Set when the project was read: which project and task, and which parts it gave. */
+  from?: { project: string; model: string; task: TaskDecl['type']; inputs: boolean; outputs: boolean; params: boolean };
+}
+
+/**
+ * What `register` declares: `--inputs`/`--outputs` when given, else the project's declared model's
+ * inputs and the graph output its task scores from. The project is read when `--project` is given
+ * or something is left out; without one, the refusal says both ways.
+ */
+async function registrationOf(
+  model: string,
+  flags: { inputs?: string | undefined; outputs?: string | undefined; project?: string | undefined },
+  bytes: Uint8Array,
+): Promise<Registration> {
+  const given = {
+    ...(flags.inputs !== undefined ? { inputs: parseFields(flags.inputs, 'inputs') } : {}),
+    ...(flags.outputs !== undefined
+      ? { outputs: parseFields(flags.outputs, 'outputs').map(({ name, type }) => ({ name, type })) }
+      : {}),
+  };
+  if (flags.project === undefined && given.inputs && given.outputs)
+    return { inputs: given.inputs, outputs: given.outputs, params: {} };
+  let project: ProjectContext;
+  try {
+    project = await openCliProject(flags.project);
+  } catch (error) {
+    if (flags.project !== undefined) throw error;
+    const missing = [given.inputs ? undefined : '--inputs', given.outputs ? undefined : '--outputs'].filter(Boolean);
+    throw new CliError(
+      `${missing.join(' and ')} not given, and there is no project to take them from (${errorMessage(error)}).\n` +
+        `Give --inputs name:TYPE[@group],… and --outputs name:TYPE,…, or --project DIR whose ${PROJECT_FILE} declares ${model}.`,
+      2,
+    );
+  }
+  const graph = given.outputs ? undefined : await inspectOnnx(bytes);
+  return registrationFromProject(project, model, given, graph);
+}
+
+/**
+ * The registration of a model the project declares (pure): the given inputs and outputs, else its
+ * declared inputs (`declaredInputs`) and the graph output its task scores from (`outputsForTask`).
+ * A name the project does not declare is refused, listing the ones it does.
+ */
+export function registrationFromProject(
+  project: ProjectContext,
+  model: string,
+  given: { inputs?: RegisterRequest['inputs']; outputs?: ModelOutput[] },
+  graph: GraphInterface | undefined,
+): Registration {
+  const decl = declaredModel(project, model);
+  const inputs = given.inputs ?? declaredInputs(project, model);
+  let outputs = given.outputs;
+  if (!outputs) {
+    if (!graph) throw new Error('registrationFromProject: the graph is needed to choose the outputs');
+    outputs = outputsForTask(decl.task, graph);
+  }
+  const decision = project.trainingSpecs[model]?.decision;
+  const params: Record<string, number | string> = decision
+    ? { decision_threshold: decision.threshold, positive_label: decision.positiveLabel, negative_label: decision.negativeLabel }
+    : {};
+  return {
+    inputs,
+    outputs,
+    params,
+    from: {
+      project: project.project.name,
+      model,
+      task: decl.task.type,
+      inputs: !given.inputs,
+      outputs: !given.outputs,
+      params: decision !== undefined,
+    },
+  };
+}
+
+function declaredModel(project: ProjectContext, model: string): ModelDecl {
+  const decl = project.project.models.find((m) => m.name === model);
+  if (decl) return decl;
+  const names = project.project.models.map((m) => m.name);
+  throw new CliError(
+    `project ${project.project.name} (${project.file}) declares no model "${model}"; it declares ${names.join(', ') || 'none'}.\n` +
+      'Register under a declared name, declare the model in the project, or give --inputs and --outputs without --project.',
+  );
+}
+
+/**
+ * The inputs a version of a declared model registers with — the same list a Rheo-trained version of
+ * it registers (the trainer's `resolveFeatures` then `registeredInputs`): bare names in declared
+ * order, types from the feature declarations, the feature group of each `group:feature` input.
+ */
+export function declaredInputs(project: ProjectContext, model: string): RegisterRequest['inputs'] {
+  const decl = declaredModel(project, model);
+  // A multiclass model has no training spec; its inputs resolve the same way the trainer's would.
+  const spec: Pick<TrainingSpec, 'model' | 'features' | 'requestInputs'> = project.trainingSpecs[model] ?? {
+    model,
+    features: decl.inputs.map((ref) => (ref.startsWith('request:') ? ref.slice('request:'.length) : ref)),
+    requestInputs: requestSourceOf(project.project, decl) ?? { name: 'request', description: '', features: [] },
+  };
+  return registeredInputs(resolveFeatures(spec, project.features));
+}
+
+/** How well a graph output fits a task's score (higher is better; 0: it does not). */
+function fitScore(task: TaskDecl, value: GraphValue): number {
+  if (value.elementType !== 'float' && value.elementType !== 'double') return 0;
+  if (value.shape.length !== 1 && value.shape.length !== 2) return 0;
+  const width = value.shape.length === 1 ? 1 : value.shape[1];
+  if (typeof width !== 'number') return 0;
+  const probability = /prob/i.test(value.name) ? 1 : 0;
+  switch (task.type) {
+    case 'binary':
+      // Two columns (the positive class is column 1) over one, a probability's name over another.
+      return width === 2 ? 3 + probability * 2 : width === 1 ? 2 + probability * 2 : 0;
+    case 'multiclass':
+      return width === task.classes.length ? 1 + probability : 0;
+    case 'regression':
+      return width === 1 ? 1 : 0;
+  }
+}
+
+const WANTED: Record<TaskDecl['type'], string> = {
+  binary: "a float tensor [N, 2] of the two classes' probabilities, or [N] / [N, 1] of the positive class's",
+  multiclass: "a float tensor [N, k] of the classes' probabilities, one column per declared class",
+  regression: 'a float tensor [N] or [N, 1] of the predicted value',
+};
+
+/**
+ * The output a declared task scores from, chosen among the graph's outputs (pure): binary, the
+ * positive class's probability (skl2onnx's `probabilities` [N, 2] — column 1 is scored — or Rheo's
+ * `probability`); multiclass, the [N, k] probabilities of the k declared classes; regression, the one
+ * value (skl2onnx's `variable` [N, 1], Rheo's `prediction`). MODEL_INVALID, listing the graph's
+ * outputs, when none fits or several fit equally well.
+ */
+export function outputsForTask(task: TaskDecl, graph: GraphInterface): ModelOutput[] {
+  const scored = graph.outputs.map((value) => ({ value, score: fitScore(task, value) }));
+  const best = Math.max(0, ...scored.map((s) => s.score));
+  const chosen = scored.filter((s) => s.score === best && best > 0).map((s) => s.value);
+  const outputs = graph.outputs.map(describeValue).join(', ') || 'none';
+  const wanted = task.type === 'multiclass' ? WANTED.multiclass.replace('k]', `${task.classes.length}]`) : WANTED[task.type];
+  const refuse = (reason: string): never => {
+    throw new RheoError('MODEL_INVALID', `${reason}; name the output to score from with --outputs NAME:DOUBLE`, {
+      details: { task: task.type, graph_outputs: graph.outputs.map(describeValue) },
+    });
+  };
+  if (chosen.length === 0) refuse(`no output of the graph fits a ${task.type} model (${wanted}); its outputs are ${outputs}`);
+  if (chosen.length > 1)
+    refuse(`more than one output of the graph fits a ${task.type} model equally well (${chosen.map(describeValue).join(', ')})`);
+  return [{ name: (chosen[0] as GraphValue).name, type: 'DOUBLE' }];
+}
+
+/** What the project gave a registration, one line each, for the text output. */
+function declaredLines(declared: Registration, params: Record<string, unknown>): string[] {
+  const from = declared.from;
+  if (!from) return [];
+  const fields = (list: ReadonlyArray<{ name: string; type: string; feature_group?: string | null }>) =>
+    list.map((f) => `${f.name}:${f.type}${f.feature_group ? `@${f.feature_group}` : ''}`).join(', ');
+  const where = `project ${from.project}, model ${from.model}`;
+  return [
+    ...(from.inputs ? [`inputs from ${where}: ${fields(declared.inputs)}`] : []),
+    ...(from.outputs ? [`output for its ${from.task} task: ${fields(declared.outputs)}`] : []),
+    ...(from.params
+      ? [
+          `decision from ${where}: ${params.positive_label} when the score ≥ ${params.decision_threshold}, else ${params.negative_label}`,
+        ]
+      : []),
+  ];
 }
 
 function toCommand(args: CommandArgs): RegistryCommand {

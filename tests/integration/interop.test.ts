@@ -5,8 +5,15 @@
  * kcat are decoded by our codec. Every contract, every fixture, both ways, through the real broker and
  * registry. A last case does the same with @kafkajs/confluent-schema-registry.
  *
- * The tools are installed by deploy/local/interop-tools.sh (run here when they are missing); the
- * tests skip, saying why, only when that script cannot install them.
+ * A model trained elsewhere: scikit-learn trains a classifier on the fraud model's seven inputs and
+ * skl2onnx converts it (tests/support/sklearn_fraud_model.py); `rheo models register --project`
+ * registers it against a project declaring the fraud model (the inputs and the scoring output come
+ * from the declaration), and the gateway's Open Inference Protocol and /v1/predict routes score it
+ * as scikit-learn's own predict_proba does, within 1e-6.
+ *
+ * The tools are installed by deploy/local/interop-tools.sh (run here first: quiet and quick when they
+ * are there at its pinned versions); the tests skip, saying why, only when that script cannot
+ * install them.
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -17,43 +24,67 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { declaredInputs } from '../../cli/commands/models.ts';
+import { fraud } from '../../examples/fraud/index.ts';
+import { loadServingSettings } from '../../gateway/settings.ts';
 import { loadConfig } from '../../kernel/config.ts';
 import { type Admin, createAdmin, createKafka, createProducer, type Producer } from '../../kernel/kafka.ts';
+import { createLogger } from '../../kernel/log.ts';
+import { RegistryClient } from '../../registry/client.ts';
 import { SchemaCodec, type TopicCodec } from '../../schemas/codec.ts';
 import { allContracts, type Contract } from '../../schemas/contracts.ts';
 import { FIXTURES } from '../../schemas/fixtures.ts';
 import { ensureTopics } from '../../topics/admin.ts';
+import { fraudProjectAs, uniqueModelName } from '../support/models.ts';
+import { post, startTestGateway, type TestGateway } from '../support/serving.ts';
 import { testTopic, uniqueName } from '../support/topics.ts';
+import { waitFor } from '../support/wait.ts';
 
 const exec = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const VENV_PYTHON = join(process.env.RHEO_INTEROP_VENV ?? join(ROOT, '.cache/interop-venv'), 'bin/python');
 const FASTAVRO = join(ROOT, 'tests/support/fastavro_confluent.py');
+const SKLEARN_MODEL = join(ROOT, 'tests/support/sklearn_fraud_model.py');
 const config = loadConfig();
 const broker = config.kafka.brokers[0] as string;
 
-async function toolsMissing(): Promise<string | undefined> {
-  const missing: string[] = [];
-  await exec('kcat', ['-V']).catch(() => missing.push('kcat'));
-  await exec(VENV_PYTHON, ['-c', 'import fastavro']).catch(() => missing.push(`fastavro in ${VENV_PYTHON}`));
-  return missing.length ? missing.join(', ') : undefined;
+/** What is missing of the Avro tools (kcat, fastavro) and of the scikit-learn ones (numpy, scikit-learn, skl2onnx, onnx). */
+async function toolsMissing(): Promise<{ avro: string[]; sklearn: string[] }> {
+  const avro: string[] = [];
+  const sklearn: string[] = [];
+  await exec('kcat', ['-V']).catch(() => avro.push('kcat'));
+  await exec(VENV_PYTHON, ['-c', 'import fastavro']).catch(() => avro.push(`fastavro in ${VENV_PYTHON}`));
+  await exec(VENV_PYTHON, ['-c', 'import numpy, sklearn, skl2onnx, onnx']).catch(() =>
+    sklearn.push(`numpy, scikit-learn, skl2onnx and onnx in ${VENV_PYTHON}`),
+  );
+  return { avro, sklearn };
 }
 
-/** Installs the tools with the project's own script when missing; returns why they are unusable, if they are. */
-async function ensureTools(): Promise<string | undefined> {
-  if (!(await toolsMissing())) return undefined;
+/**
+ * Runs the project's own script (it installs what is missing or not at its pinned versions, and is
+ * quick when all is there); returns, per set of tools, why they are unusable when they are.
+ */
+async function ensureTools(): Promise<{ avro?: string; sklearn?: string }> {
+  let failed: string | undefined;
   try {
     await exec('sh', [join(ROOT, 'deploy/local/interop-tools.sh')], { timeout: 600_000 });
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? '';
-    return `deploy/local/interop-tools.sh failed: ${stderr.trim() || (error as Error).message}`;
+    failed = `deploy/local/interop-tools.sh failed: ${stderr.trim() || (error as Error).message}`;
   }
-  const still = await toolsMissing();
-  return still ? `still missing after deploy/local/interop-tools.sh: ${still}` : undefined;
+  const missing = await toolsMissing();
+  const why = (list: string[]) =>
+    list.length === 0 ? undefined : (failed ?? `still missing after deploy/local/interop-tools.sh: ${list.join(', ')}`);
+  if (failed && missing.avro.length === 0 && missing.sklearn.length === 0) console.warn(`interop tests: ${failed}`);
+  return {
+    ...(why(missing.avro) ? { avro: why(missing.avro) } : {}),
+    ...(why(missing.sklearn) ? { sklearn: why(missing.sklearn) } : {}),
+  };
 }
 
 const unavailable = await ensureTools();
-if (unavailable) console.warn(`interop tests skipped: ${unavailable}`);
+if (unavailable.avro) console.warn(`interop tests with kcat and fastavro skipped: ${unavailable.avro}`);
+if (unavailable.sklearn) console.warn(`interop test with scikit-learn skipped: ${unavailable.sklearn}`);
 
 /** JSON-normalised copy, so values from Python and from avsc compare on content alone. */
 function plain(value: unknown): unknown {
@@ -84,7 +115,7 @@ async function kcatConsume(topic: string, count: number, file: string): Promise<
   writeFileSync(file, stdout);
 }
 
-describe.skipIf(Boolean(unavailable))('interop with clients we did not write', () => {
+describe.skipIf(Boolean(unavailable.avro))('interop with clients we did not write', () => {
   let admin: Admin;
   let producer: Producer;
   let dir: string;
@@ -187,6 +218,105 @@ describe.skipIf(Boolean(unavailable))('interop with clients we did not write', (
       expect(plain(await other.decode(bound.encode(fixture)))).toEqual(plain(fixture));
       const theirs = await other.encode(bound.schemaId, fixture);
       expect(plain((await cold.decode(theirs, { reader: contract.type })).value)).toEqual(plain(fixture));
+    }
+  });
+});
+
+describe.skipIf(Boolean(unavailable.sklearn))('a model trained elsewhere: scikit-learn through skl2onnx', () => {
+  const logger = createLogger('interop-test', { level: process.env.RHEO_TEST_LOG_LEVEL ?? 'silent' });
+  let dir: string;
+  let client: RegistryClient;
+  let gateway: TestGateway | undefined;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rheo-sklearn-'));
+    client = await RegistryClient.connect(config, logger);
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    await client?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('registers against the declared fraud model with `rheo models register --project`, and Rheo scores as scikit-learn does', async () => {
+    // Trained and converted by scikit-learn and skl2onnx, on the declared inputs in declared order.
+    const inputs = declaredInputs(fraud, 'fraud_detector');
+    const { stdout: written } = await exec(
+      VENV_PYTHON,
+      [SKLEARN_MODEL, '--inputs', inputs.map((i) => i.name).join(','), '--out-dir', join(dir, 'sklearn')],
+      { timeout: 120_000 },
+    );
+    const expected = JSON.parse(readFileSync(written.trim(), 'utf8')) as {
+      model: string;
+      outputs: string[];
+      rows: number[][];
+      probabilities: number[];
+      versions: Record<string, string>;
+    };
+    expect(expected.outputs).toEqual(['label', 'probabilities']);
+    expect(expected.rows).toHaveLength(25);
+
+    // Registered by the CLI as a user runs it, against a project declaring the fraud model under a name of the test's own.
+    const model = uniqueModelName('sklearn_fraud');
+    const { stdout } = await exec(
+      process.execPath,
+      [
+        join(ROOT, 'cli/rheo.mjs'),
+        'models',
+        'register',
+        model,
+        '--version',
+        '1.0.0',
+        '--artifact',
+        expected.model,
+        '--project',
+        fraudProjectAs(dir, model),
+        '--param',
+        `sklearn=${expected.versions['scikit-learn']}`,
+        '--param',
+        `skl2onnx=${expected.versions.skl2onnx}`,
+        '--actor',
+        'user:test',
+      ],
+      { timeout: 120_000 },
+    );
+    expect(stdout).toContain(`registered ${model}@1.0.0 (DEVELOPMENT)`);
+    expect(stdout).toContain(
+      `inputs from project fraud, model ${model}: amount:DOUBLE, hour_of_day:LONG, distance_from_home_km:DOUBLE, txn_count_1h:LONG@card_activity, txn_count_24h:LONG@card_activity, amount_avg_7d:DOUBLE@card_activity, chargeback_rate_30d:DOUBLE@merchant_risk`,
+    );
+    expect(stdout).toContain('output for its binary task: probabilities:DOUBLE');
+    expect(stdout).toContain('scoring from output "probabilities" column 1 of [N, 2] (tensor(float))');
+    await waitFor('version folded', () => client.state.models.get(model)?.versions.get('1.0.0'), { timeoutMs: 30_000 });
+    expect(client.state.models.get(model)?.versions.get('1.0.0')?.spec.inputs).toEqual(inputs);
+
+    // Scored by the gateway, the development version addressed by its number.
+    gateway = await startTestGateway(config, loadServingSettings(config), logger, [model]);
+    await gateway.started;
+    const g = gateway;
+    await waitFor('gateway ready', () => g.services.readiness().ready, { timeoutMs: 30_000 });
+    const width = inputs.length;
+    const oip = await post(g.url, `/v2/models/${model}/versions/1.0.0/infer`, {
+      inputs: [{ name: 'features', shape: [expected.rows.length, width], datatype: 'FP32', data: expected.rows.flat() }],
+    });
+    expect(oip.status, JSON.stringify(oip.body)).toBe(200);
+    const outputs = oip.body.outputs as Array<{ name: string; data: number[] }>;
+    const positive = outputs.find((o) => o.name === 'probabilities_1')?.data ?? [];
+    expect(positive).toHaveLength(expected.probabilities.length);
+    for (const [i, p] of expected.probabilities.entries()) expect(Math.abs((positive[i] as number) - p)).toBeLessThan(1e-6);
+    expect(oip.body.parameters).toMatchObject({ versions: expected.rows.map(() => '1.0.0') });
+
+    // /v1/predict, pinned: the score is column 1, and the label follows the declared threshold.
+    const instances = expected.rows.slice(0, 5).map((row, r) => ({
+      entity_id: `card-${r}`,
+      inputs: Object.fromEntries(inputs.map((input, c) => [input.name, row[c] as number])),
+    }));
+    const predicted = await post(g.url, '/v1/predict', { model, version: '1.0.0', instances });
+    expect(predicted.status, JSON.stringify(predicted.body)).toBe(200);
+    for (const [i, p] of (predicted.body.predictions ?? []).entries()) {
+      const sklearn = expected.probabilities[i] as number;
+      expect(Math.abs((p.score as number) - sklearn)).toBeLessThan(1e-6);
+      expect(p.label).toBe(sklearn >= 0.5 ? 'fraud' : 'legit');
     }
   });
 });

@@ -127,6 +127,17 @@ describe('rheo label', () => {
     expect(ours().length).toBe(before);
   });
 
+  it('with --project, refuses model names the project does not declare, before producing anything', async () => {
+    const undeclared = await rheo('label', '--file', csv, '--model', model, '--project', 'examples/fraud');
+    expect(undeclared.code).toBe(1);
+    expect(undeclared.err).toMatch(new RegExp(`model ${model} is not declared in the project \\(declared: fraud_detector\\)`));
+    const rows = join(dir, 'named.csv');
+    writeFileSync(rows, ['entity_id,reference_time,label,model_name', `card-1,2026-11-01T00:00:00Z,1,${model}`].join('\n'));
+    const named = await rheo('label', '--file', rows, '--project', 'examples/fraud');
+    expect(named.code).toBe(1);
+    expect(named.err).toMatch(new RegExp(`line 2: model_name ${model} is not declared in the project`));
+  });
+
   it('with --skip-invalid, produces the valid rows of a JSONL file only', async () => {
     const jsonl = join(dir, 'labels.jsonl');
     writeFileSync(

@@ -1,5 +1,7 @@
 /** Fixtures for model tests: a small tabular model built with the project's ONNX builder, and its registration. */
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ModelVersionRegistered } from '../../schemas/index.ts';
 import { sha256Hex } from '../../serving/artifacts/store.ts';
 import { logisticRegressionModel, OnnxGraph, type ValueRef } from '../../serving/onnx/builder.ts';
@@ -75,4 +77,20 @@ export function spec(
 
 export function uniqueModelName(prefix = 'model'): string {
   return `${prefix}_${randomUUID().slice(0, 8)}`;
+}
+
+/**
+ * A project folder of a test's own under `dir`: examples/fraud with its model declared under `model`
+ * (examples/fraud declares only `fraud_detector`, which other suites and the demo use). One folder per
+ * name, since Node caches an imported module by path. Returns the folder, for `--project`.
+ */
+export function fraudProjectAs(dir: string, model: string): string {
+  const folder = join(dir, `project-${model}`);
+  mkdirSync(folder, { recursive: true });
+  const fraud = new URL('../../examples/fraud/rheo.project.ts', import.meta.url).href;
+  writeFileSync(
+    join(folder, 'rheo.project.ts'),
+    `import fraud from ${JSON.stringify(fraud)};\n\nexport default { ...fraud, models: [{ ...fraud.models[0], name: ${JSON.stringify(model)} }] };\n`,
+  );
+  return folder;
 }
