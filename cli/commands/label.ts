@@ -7,10 +7,7 @@
  * twice writes the same ids (sinks keep one label each). Progress goes to stderr, the summary to
  * stdout (`--json` for a machine-readable one).
  */
-import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
-import { csvRecords } from '../../features/input.ts';
 import { defineArgs } from '../../kernel/args.ts';
 import { loadConfig } from '../../kernel/config.ts';
 import { errorMessage } from '../../kernel/errors.ts';
@@ -19,6 +16,7 @@ import { feedbackKey, type LabelDefaults, type LabelResult, parseLabelRow } from
 import { CONTRACTS, SchemaCodec } from '../../schemas/index.ts';
 import { TOPICS } from '../../topics/catalogue.ts';
 import { CliError, defineCommand } from '../command.ts';
+import { readFileRows } from '../file-rows.ts';
 import { openCliProject, PROJECT_FLAG } from '../project.ts';
 import { formatOf, progressBar, progressRenderer } from './produce.ts';
 
@@ -29,43 +27,9 @@ export interface LabelLine {
 
 /** Each row of a JSONL or CSV file as a Feedback event or its problems (pure apart from reading the file). */
 export async function* readLabels(path: string, format: 'jsonl' | 'csv', defaults: LabelDefaults): AsyncIterable<LabelLine> {
-  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY });
-  if (format === 'jsonl') {
-    let line = 0;
-    for await (const text of lines) {
-      line++;
-      if (text.trim() === '') continue;
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch (error) {
-        yield { line, result: { problems: [`not JSON: ${errorMessage(error)}`] } };
-        continue;
-      }
-      if (typeof value !== 'object' || value === null || Array.isArray(value))
-        yield { line, result: { problems: ['not a JSON object'] } };
-      else yield { line, result: parseLabelRow(value as Record<string, unknown>, defaults) };
-    }
-    return;
-  }
-  let header: string[] | undefined;
-  let twice: string[] = [];
-  for await (const record of csvRecords(lines)) {
-    if (!header) {
-      header = record.fields.map((h) => h.trim().replace(/^\uFEFF/, ''));
-      twice = header.filter((name, i) => header?.indexOf(name) !== i);
-      continue;
-    }
-    if (twice.length > 0) {
-      yield { line: record.line, result: { problems: [`the header names ${twice.map((n) => `"${n}"`).join(', ')} twice`] } };
-      continue;
-    }
-    if (record.fields.length !== header.length) {
-      yield { line: record.line, result: { problems: [`${record.fields.length} fields, the header has ${header.length}`] } };
-      continue;
-    }
-    const row = Object.fromEntries(header.map((name, i) => [name, record.fields[i] as string]));
-    yield { line: record.line, result: parseLabelRow(row, defaults, { text: true }) };
+  for await (const read of readFileRows(path, format)) {
+    if ('problems' in read) yield { line: read.line, result: { problems: read.problems } };
+    else yield { line: read.line, result: parseLabelRow(read.row, defaults, read.text ? { text: true } : {}) };
   }
 }
 

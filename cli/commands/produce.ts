@@ -4,12 +4,10 @@
  * produced (unless `--skip-invalid`) and the reasons are listed with their line numbers. Progress
  * goes to stderr; the summary to stdout (`--json` for a machine-readable one).
  */
-import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { FeatureGroupDecl } from '../../features/declaration.ts';
-import { csvRecords, type FeatureEventRecord, parseFeatureInput } from '../../features/input.ts';
+import { type FeatureEventRecord, parseFeatureInput } from '../../features/input.ts';
 import { FeatureProducer } from '../../features/producer.ts';
 import { defineArgs } from '../../kernel/args.ts';
 import { loadConfig } from '../../kernel/config.ts';
@@ -17,6 +15,7 @@ import { errorMessage } from '../../kernel/errors.ts';
 import { createAdmin, createKafka, type ProducerMessage } from '../../kernel/kafka.ts';
 import { featureTopic } from '../../topics/catalogue.ts';
 import { CliError, type CliIO, defineCommand, processIO } from '../command.ts';
+import { readFileRows } from '../file-rows.ts';
 import { PROJECT_FLAG } from '../project.ts';
 import { projectRegistry } from './features.ts';
 
@@ -27,37 +26,9 @@ export interface FileEvent {
 
 /** Each event of a JSONL or CSV file, checked against the group (pure apart from reading the file). */
 export async function* readEvents(path: string, group: FeatureGroupDecl, format: 'jsonl' | 'csv'): AsyncIterable<FileEvent> {
-  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY });
-  if (format === 'jsonl') {
-    let line = 0;
-    for await (const text of lines) {
-      line++;
-      if (text.trim() === '') continue;
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch (error) {
-        yield { line, result: { problems: [`not JSON: ${errorMessage(error)}`] } };
-        continue;
-      }
-      if (typeof value !== 'object' || value === null || Array.isArray(value))
-        yield { line, result: { problems: ['not a JSON object'] } };
-      else yield { line, result: parseFeatureInput(group, value as Record<string, unknown>) };
-    }
-    return;
-  }
-  let header: string[] | undefined;
-  for await (const record of csvRecords(lines)) {
-    if (!header) {
-      header = record.fields.map((h) => h.trim().replace(/^\uFEFF/, ''));
-      continue;
-    }
-    if (record.fields.length !== header.length) {
-      yield { line: record.line, result: { problems: [`${record.fields.length} fields, the header has ${header.length}`] } };
-      continue;
-    }
-    const input = Object.fromEntries(header.map((name, i) => [name, record.fields[i] as string]));
-    yield { line: record.line, result: parseFeatureInput(group, input, { text: true }) };
+  for await (const read of readFileRows(path, format)) {
+    if ('problems' in read) yield { line: read.line, result: { problems: read.problems } };
+    else yield { line: read.line, result: parseFeatureInput(group, read.row, read.text ? { text: true } : {}) };
   }
 }
 

@@ -9,13 +9,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliIO } from '../../cli/command.ts';
-import { main } from '../../cli/main.ts';
 import { loadConfig } from '../../kernel/config.ts';
 import { createAdmin, createKafka } from '../../kernel/kafka.ts';
 import type { Feedback } from '../../schemas/index.ts';
 import { ensureTopics } from '../../topics/admin.ts';
 import { TOPICS } from '../../topics/catalogue.ts';
+import { rheo } from '../support/cli.ts';
 import { uniqueModelName } from '../support/models.ts';
 import { TopicTail } from '../support/serving.ts';
 
@@ -24,14 +23,6 @@ const dir = mkdtempSync(join(tmpdir(), 'rheo-label-'));
 const model = uniqueModelName('label');
 const kafka = createKafka(config.kafka, undefined, 'label-test');
 const tail = new TopicTail<Feedback>(kafka, config, TOPICS.feedback.name);
-
-async function rheo(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIO = { out: (text) => (out += `${text}\n`), err: (text) => (err += `${text}\n`) };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
 
 /** This test's records on the topic (other suites may label other models meanwhile). */
 function ours(): Array<{ key: string | null; value: Feedback }> {

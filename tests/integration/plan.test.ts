@@ -10,8 +10,6 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliIO } from '../../cli/command.ts';
-import { main } from '../../cli/main.ts';
 import type { FeatureGroupDecl } from '../../features/declaration.ts';
 import { ClickHouseOfflineStore } from '../../features/offline/clickhouse.ts';
 import { RedisOnlineStore } from '../../features/online/redis.ts';
@@ -22,6 +20,7 @@ import { sql } from '../../kernel/sql.ts';
 import type { PlanSummary, ProjectPlan } from '../../projects/plan.ts';
 import { SchemaCodec } from '../../schemas/index.ts';
 import { featureTopic, valueSubject } from '../../topics/catalogue.ts';
+import { rheo } from '../support/cli.ts';
 import { uniqueGroupName } from '../support/feature-groups.ts';
 
 const config = loadConfig();
@@ -64,14 +63,6 @@ function declare(folder: string, group: FeatureGroupDecl): string {
   };
   writeFileSync(join(path, 'rheo.project.ts'), `export default ${JSON.stringify(project, null, 2)};\n`);
   return path;
-}
-
-async function rheo(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIO = { out: (text) => (out += `${text}\n`), err: (text) => (err += `${text}\n`) };
-  const code = await main(argv, io);
-  return { code, out, err };
 }
 
 async function rheoJson(...argv: string[]): Promise<{ code: number; doc: Document; err: string }> {

@@ -9,8 +9,6 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliIO } from '../../../cli/command.ts';
-import { main } from '../../../cli/main.ts';
 import type { FeatureGroupDecl } from '../../../features/declaration.ts';
 import { ClickHouseOfflineStore } from '../../../features/offline/clickhouse.ts';
 import { RedisOnlineStore } from '../../../features/online/redis.ts';
@@ -22,6 +20,7 @@ import { createRegistry } from '../../../kernel/metrics.ts';
 import { createMaterializer } from '../../../processors/materializer/index.ts';
 import { SchemaCodec } from '../../../schemas/index.ts';
 import { featureTopic, valueSubject } from '../../../topics/catalogue.ts';
+import { rheo } from '../../support/cli.ts';
 import { uniqueGroupName } from '../../support/feature-groups.ts';
 import { waitFor } from '../../support/wait.ts';
 
@@ -55,14 +54,6 @@ function declare(file: string, group: FeatureGroupDecl): string {
   };
   writeFileSync(join(folder, 'rheo.project.ts'), `export default ${JSON.stringify(project, null, 2)};\n`);
   return folder;
-}
-
-async function rheo(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIO = { out: (text) => (out += `${text}\n`), err: (text) => (err += `${text}\n`) };
-  const code = await main(argv, io);
-  return { code, out, err };
 }
 
 beforeAll(() => {

@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { CliIO } from '../../../cli/command.ts';
-import { COMMANDS, main } from '../../../cli/main.ts';
-
-async function rheo(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIO = { out: (text) => (out += `${text}\n`), err: (text) => (err += `${text}\n`) };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
+import { COMMANDS } from '../../../cli/main.ts';
+import { rheo } from '../../support/cli.ts';
 
 describe('rheo: strict arguments for every command', () => {
   it('refuses a misspelt flag of train with exit 2, naming it and printing the usage, before training anything', async () => {
