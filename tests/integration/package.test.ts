@@ -16,6 +16,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../cli/main.ts';
 import { stackLayout } from '../../deploy/local/layout.ts';
 import { stackEnv, stackUp } from '../../deploy/local/stack.ts';
+import { createClickHouse } from '../../kernel/clients.ts';
+import { loadConfig } from '../../kernel/config.ts';
+import { rng } from '../../kernel/random.ts';
+import { ident, type SqlFragment, sql } from '../../kernel/sql.ts';
+import { TRAINING_DEFAULTS as TRAINING } from '../../projects/declaration.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const PINNED_NODE = join(REPO, 'node_modules', 'node', 'bin', 'node');
@@ -113,7 +118,19 @@ async function gone(pid: number, ms: number): Promise<boolean> {
     } catch {
       return true;
     }
+    // An exited process its parent has not reaped yet (a zombie) is gone too.
+    if (processState(pid) === 'Z') return true;
     if (Date.now() >= until) return false;
+  }
+}
+
+/** The one-letter state of a process (R, S, Z…) from /proc, or undefined when it cannot be read. */
+function processState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return undefined;
   }
 }
 
@@ -279,8 +296,11 @@ describe('an installed rheo, used from a project outside the repository', () => 
   it('a SIGTERM to a running `npx rheo gateway` ends the real CLI process too', async () => {
     // Once to the shim itself, once to npx (which passes it to the `sh -c` it runs the shim under, and
     // that shell dies without passing it on: the shim sees its parent gone and stops the CLI).
+    // As a user would before serving: the project's topics, subjects and tables exist (a fresh stack has none).
+    const applied = await inProject('npx', ['rheo', 'apply', '--project', 'shop'], stack, 180_000);
+    expect(applied.code, applied.stderr + applied.stdout).toBe(0);
     for (const target of ['shim', 'npx'] as const) {
-      const npx: ChildProcess = spawn('npx', ['rheo', 'gateway', '--port', '0'], {
+      const npx: ChildProcess = spawn('npx', ['rheo', 'gateway', '--port', '0', '--project', 'shop'], {
         cwd: project,
         // Serving no registered model: readiness then waits on the stack only, never on what other
         // suites left in the shared registry (a model whose artifact folder they already removed).
@@ -297,11 +317,13 @@ describe('an installed rheo, used from a project outside the repository', () => 
         const url = await waitFor(() => /rheo gateway listening on (\S+)/.exec(err)?.[1], 90_000);
         expect(url, `the gateway came up: ${err.slice(-2000)}`).toBeDefined();
         // Ready (registry folded, clients connected): a drain then takes well under a second.
-        const ready = await waitFor(
-          async () => ((await fetch(`${url}/readyz`).catch(() => undefined))?.ok ? true : undefined),
-          90_000,
-        );
-        expect(ready, 'the gateway became ready').toBe(true);
+        let readiness = '';
+        const ready = await waitFor(async () => {
+          const response = await fetch(`${url}/readyz`).catch(() => undefined);
+          readiness = (await response?.text().catch(() => '')) ?? '';
+          return response?.ok ? true : undefined;
+        }, 90_000);
+        expect(ready, `the gateway became ready: ${readiness}\n${err.slice(-2000)}`).toBe(true);
         tree = descendants(npx.pid as number);
         const shim = tree.find((pid) => cmdline(pid).includes('.bin/rheo'));
         const cli = tree.find((pid) => cmdline(pid).includes('rheo/dist/cli/main.js'));
@@ -311,7 +333,14 @@ describe('an installed rheo, used from a project outside the repository', () => 
         process.kill(target === 'shim' ? (shim as number) : (npx.pid as number), 'SIGTERM');
         const drained = await waitFor(() => (err.includes('signal received; draining') ? true : undefined), 10_000);
         expect(drained, `${target}: the CLI received SIGTERM`).toBe(true);
-        expect(await gone(cli as number, 60_000), `${target}: the CLI process ${cli} is gone`).toBe(true);
+        expect(
+          await gone(cli as number, 60_000),
+          `${target}: the CLI process ${cli} is gone (state ${processState(cli as number)}; parent tree ${descendants(
+            npx.pid as number,
+          )
+            .map((pid) => `${pid} ${processState(pid)} ${cmdline(pid)}`)
+            .join(' | ')}):\n${err.slice(-1500)}`,
+        ).toBe(true);
         expect(await gone(shim as number, 10_000), `${target}: the shim ${shim} is gone`).toBe(true);
         await exited;
       } finally {
@@ -319,4 +348,270 @@ describe('an installed rheo, used from a project outside the repository', () => 
       }
     }
   }, 300_000);
+});
+
+/** A background `npx rheo …` in the project folder; `stop` sends SIGTERM and waits for it to end. */
+function background(args: string[], env: Record<string, string> = {}) {
+  const child: ChildProcess = spawn('npx', ['rheo', ...args], {
+    cwd: project,
+    env: { ...userEnv, ...stack, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    output: () => output,
+    async stop(): Promise<void> {
+      const tree = descendants(child.pid as number);
+      for (const pid of [child.pid as number, ...tree]) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      }
+      const ended = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 30_000))]);
+      if (ended === 'timeout')
+        for (const pid of [child.pid as number, ...tree]) if (!(await gone(pid, 0))) process.kill(pid, 'SIGKILL');
+    },
+  };
+}
+
+describe("a user's own project, end to end, with the installed rheo", () => {
+  // Unique names: the shared stack keeps topics, subjects and rows between runs.
+  const suffix = Math.random().toString(16).slice(2, 8);
+  const activity = `activity_${suffix}`;
+  const profile = `profile_${suffix}`;
+  const model = `basket_${suffix}`;
+  const HOUR = 3_600_000;
+  const t0 = Math.floor((Date.now() - 2 * 24 * HOUR) / HOUR) * HOUR; // a whole hour, two days ago
+  const customers = Array.from({ length: 300 }, (_, i) => `c${String(i + 1).padStart(4, '0')}`);
+
+  const group = (name: string, features: unknown[], version = 1) => ({
+    name,
+    entity: 'customer',
+    description: `Group ${name} of the journey test.`,
+    owner: 'journey',
+    version,
+    ttlSeconds: 30 * 24 * 3600,
+    features,
+  });
+  const activityFeatures = (ordersType: 'long' | 'string') => [
+    { name: 'sessions_7d', type: 'long', description: 'Sessions over the last 7 days.' },
+    { name: 'orders_30d', type: ordersType, description: 'Orders over the last 30 days.' },
+    { name: 'basket_avg_30d', type: 'double', nullable: true, description: 'Mean basket over 30 days, EUR.' },
+  ];
+  /** The project as the user edits it: `rheo init`'s starter, then a group and a model of their own. */
+  const projectSource = (ordersType: 'long' | 'string') => `import { defineProject } from 'rheo';
+
+export default defineProject(${JSON.stringify(
+    {
+      name: 'journey',
+      description: 'Basket value of a shop, end to end.',
+      entities: [{ name: 'customer', description: 'A customer of the shop.', key: 'string' }],
+      featureGroups: [
+        group(activity, activityFeatures(ordersType), ordersType === 'long' ? 1 : 2),
+        group(profile, [{ name: 'tenure_days', type: 'long', description: 'Days since sign-up.' }]),
+      ],
+      requestInputs: [],
+      topics: { [profile]: { partitions: 2 } },
+      models: [
+        {
+          name: model,
+          description: 'The value of the next basket of a customer, in EUR.',
+          owner: 'journey',
+          entity: 'customer',
+          inputs: [`${activity}:sessions_7d`, `${activity}:orders_30d`, `${activity}:basket_avg_30d`, `${profile}:tenure_days`],
+          labels: { from: 'label-events' },
+          task: { type: 'regression' },
+          training: { trials: 1, minRows: 100, lookbackDays: 7, defaults: { ...TRAINING.defaults, maxEpochs: 40, patience: 40 } },
+          gate: { action: 'promote', firstVersion: 'promote', metric: 'rmse', maxRegression: 0.1 },
+          drift: { minSamples: 20, thresholds: { warn: 0.1, alert: 0.25 } },
+          rollout: {
+            canary: { percent: 10, steps: [50, 100] },
+            promote: { metric: 'rmse', maxRegression: 0.05, minLabels: 50 },
+            rollback: { maxErrorRate: 0.02, maxLatencyP99Ms: 50 },
+            requireApproval: false,
+          },
+          intendedUse: 'Testing Rheo end to end.',
+          limitations: 'Synthetic data.',
+        },
+      ],
+    },
+    null,
+    2,
+  )});
+`;
+
+  const cli = (args: string[], timeout = 180_000) => inProject('npx', ['rheo', ...args], stack, timeout);
+
+  it('init, declare, plan, apply, produce, label, train, predict through the gateway, read a drift report; an incompatible change is refused by plan', async () => {
+    expect((await cli(['init', 'journey', '--json'])).code).toBe(0);
+    writeFileSync(join(project, 'journey', 'rheo.project.ts'), projectSource('long'));
+    const at = ['--project', 'journey'];
+
+    // plan shows what would change; apply makes it so, and a second plan shows nothing to do.
+    const plan = await cli(['plan', ...at, '--json']);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toContain(`features.${activity}`);
+    const applied = await cli(['apply', ...at]);
+    expect(applied.code, applied.stderr + applied.stdout).toBe(0);
+    const again = await cli(['plan', ...at]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/plan: 0 to create, 0 to change/);
+
+    // The user's data: CSV feature events of both groups (history, so created when they happened: a
+    // point-in-time read never sees a value created after the label's moment), and labels 60 s later.
+    const random = rng(7);
+    const rows = customers.map((id, i) => {
+      const sessions = Math.floor(random() * 20);
+      const orders = Math.floor(random() * 8);
+      const basket = 20 + random() * 80;
+      const tenure = Math.floor(random() * 1000);
+      const eventTime = t0 + i * 5_000;
+      const label = 10 + 6 * orders + 0.8 * basket + 0.02 * tenure + 0.3 * sessions + (random() - 0.5) * 4;
+      return { id, sessions, orders, basket, tenure, eventTime, label };
+    });
+    const iso = (ms: number) => new Date(ms).toISOString();
+    writeFileSync(
+      join(project, 'activity.csv'),
+      `entity_id,event_time,created_time,sessions_7d,orders_30d,basket_avg_30d\n${rows.map((r) => `${r.id},${iso(r.eventTime)},${iso(r.eventTime)},${r.sessions},${r.orders},${r.basket.toFixed(2)}`).join('\n')}\n`,
+    );
+    writeFileSync(
+      join(project, 'profile.csv'),
+      `entity_id,event_time,created_time,tenure_days\n${rows.map((r) => `${r.id},${iso(r.eventTime)},${iso(r.eventTime)},${r.tenure}`).join('\n')}\n`,
+    );
+    writeFileSync(
+      join(project, 'labels.csv'),
+      `entity_id,reference_time,label,observed_time,label_source\n${rows.map((r) => `${r.id},${iso(r.eventTime + 60_000)},${r.label.toFixed(3)},${iso(r.eventTime + HOUR)},journey`).join('\n')}\n`,
+    );
+
+    const group_ = `journey.${suffix}`;
+    const materializer = background(['run', 'materializer', '--from', 'earliest', '--group-id', `${group_}.materializer`, ...at]);
+    const archiver = background(['run', 'archiver', '--from', 'earliest', '--group-id', `${group_}.archiver`, ...at]);
+    let drift: ReturnType<typeof background> | undefined;
+    let gateway: ReturnType<typeof background> | undefined;
+    try {
+      for (const [name, file] of [
+        [activity, 'activity.csv'],
+        [profile, 'profile.csv'],
+      ] as const) {
+        const produced = await cli(['produce', name, '--file', file, ...at, '--json']);
+        expect(produced.code, produced.stderr).toBe(0);
+        expect(JSON.parse(produced.stdout)).toMatchObject({ produced: 300 });
+      }
+      const labelled = await cli(['label', '--file', 'labels.csv', '--model', model, ...at]);
+      expect(labelled.code, labelled.stderr).toBe(0);
+
+      // Once the materializer and the archiver landed everything in ClickHouse, train in the foreground.
+      const config = loadConfig();
+      const clickhouse = createClickHouse(config);
+      const count = async (table: string, where: SqlFragment) => {
+        const result = await clickhouse.query({
+          query: sql`SELECT count() AS n FROM ${ident(`${config.clickhouse.database}.${table}`)} WHERE ${where}`.text,
+          format: 'JSONEachRow',
+        });
+        return Number(((await result.json()) as Array<{ n: string }>)[0]?.n ?? 0);
+      };
+      try {
+        const landed = await waitFor(
+          async () =>
+            (await count(`features_${activity}`, sql`1`)) >= 300 &&
+            (await count(`features_${profile}`, sql`1`)) >= 300 &&
+            (await count('feedback', sql`label_source = 'journey' AND model_name = ${model}`)) >= 300
+              ? true
+              : undefined,
+          120_000,
+        );
+        expect(
+          landed,
+          `features and labels landed:\n${materializer.output().slice(-1500)}\n${archiver.output().slice(-1500)}`,
+        ).toBe(true);
+      } finally {
+        await clickhouse.close();
+      }
+      const trained = await cli(['train', '--model', model, ...at, '--json'], 300_000);
+      expect(trained.code, trained.stderr).toBe(0);
+      const result = JSON.parse(trained.stdout) as { version: string; metrics?: Record<string, number> };
+      expect(result.version).toMatch(/^\d+\.\d+\.\d+$/);
+
+      // Served by the gateway from the project's online features, by entity id.
+      gateway = background(['gateway', '--port', '0', ...at], { RHEO_SERVE_MODELS: model });
+      const url = await waitFor(() => /rheo gateway listening on (\S+?)(?: |$)/m.exec(gateway?.output() ?? '')?.[1], 90_000);
+      expect(url, gateway.output().slice(-2000)).toBeDefined();
+      const ready = await waitFor(
+        async () => ((await fetch(`${url}/readyz`).catch(() => undefined))?.ok ? true : undefined),
+        90_000,
+      );
+      expect(ready, 'the gateway became ready').toBe(true);
+      const predict = async (entity: string, requestTime?: number) => {
+        const response = await fetch(`${url}/v1/predict`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-api-key': 'rheo-local-predict-key' },
+          body: JSON.stringify({ model, entity_id: entity, ...(requestTime ? { request_time: requestTime } : {}) }),
+        });
+        expect(response.status, await response.clone().text()).toBe(200);
+        return (await response.json()) as {
+          predictions: Array<{ version: string; score: number | null }>;
+        };
+      };
+      const first = await predict('c0001', t0 + 30 * 60_000);
+      expect(first.predictions[0]?.version).toBe(result.version);
+      expect(Number.isFinite(first.predictions[0]?.score)).toBe(true);
+      // Drift bins the logged predictions by their event time (when they were served), in windows of
+      // the drift service's settings: one minute here, so the test need not wait an hour for one to close.
+      drift = background(['run', 'drift', '--from', 'earliest', '--group-id', `${group_}.drift`, ...at], {
+        RHEO_DRIFT_WINDOW_MS: '60000',
+        RHEO_DRIFT_LATENESS_MS: '2000',
+      });
+      // Start at the top of a minute, so the 300 predictions fall into one window.
+      const MINUTE = 60_000;
+      const windowStart = Math.ceil((Date.now() + 1_000) / MINUTE) * MINUTE;
+      await new Promise((resolve) => setTimeout(resolve, windowStart - Date.now() + 200));
+      for (const id of customers) await predict(id);
+      expect(Date.now(), 'the 300 predictions took under a minute').toBeLessThan(windowStart + MINUTE);
+      // The window closes once every partition of `predictions` moved past its end plus lateness:
+      // predictions of every customer (every partition) in the next window.
+      await new Promise((resolve) => setTimeout(resolve, windowStart + MINUTE + 2_500 - Date.now()));
+      for (const id of customers) await predict(id);
+      const report = await waitFor(async () => {
+        const read = await cli([
+          'drift',
+          'report',
+          '--model',
+          model,
+          '--from',
+          String(windowStart),
+          '--to',
+          String(windowStart + MINUTE),
+          '--json',
+        ]);
+        if (read.code !== 0) return undefined;
+        const parsed = JSON.parse(read.stdout) as {
+          series: Array<{ feature: string; windows: Array<{ count: number; status: string }> }>;
+        };
+        return parsed.series.length >= 4 ? parsed : undefined;
+      }, 180_000);
+      expect(report, `a drift report:\n${drift.output().slice(-3000)}`).toBeDefined();
+      const features = report?.series.map((s) => s.feature) ?? [];
+      expect(features).toEqual(expect.arrayContaining(['sessions_7d', 'orders_30d', 'basket_avg_30d', 'tenure_days']));
+      for (const s of report?.series ?? []) expect(s.windows[0]?.count, s.feature).toBe(300);
+    } finally {
+      await Promise.all([materializer.stop(), archiver.stop(), drift?.stop(), gateway?.stop()]);
+    }
+
+    // An incompatible change (a long feature becomes a string): plan refuses it with the reason, apply changes nothing.
+    writeFileSync(join(project, 'journey', 'rheo.project.ts'), projectSource('string'));
+    const refused = await cli(['plan', ...at]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout + refused.stderr).toMatch(/orders_30d/);
+    const notApplied = await cli(['apply', ...at]);
+    expect(notApplied.code).toBe(1);
+  }, 900_000);
 });
