@@ -116,6 +116,11 @@ export class PredictionLog implements PredictionSink {
           this.#codec ??= await this.#resolveCodec();
           const producer = createProducer(this.#kafka);
           await producer.connect();
+          // Closed while connecting: `close` has already run, so this producer is ours to end.
+          if (this.#closing.signal.aborted) {
+            await producer.disconnect().catch(() => undefined);
+            return;
+          }
           this.#producer = producer;
         },
         {
@@ -140,6 +145,7 @@ export class PredictionLog implements PredictionSink {
       if (this.#closing.signal.aborted) return;
       throw error;
     }
+    if (this.#closing.signal.aborted) return;
     this.#ready = true;
     this.#connected.set(1);
     this.#log.info('prediction log connected to Kafka');

@@ -8,6 +8,7 @@
  * them in the background, so `/healthz` answers at once and `/readyz` turns true when traffic can flow.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { RheoConfig } from '../kernel/config.ts';
@@ -243,6 +244,12 @@ export async function createGateway(
       await registry.close();
       await follower.stop();
       await host.close();
+      // A start-up step that was in flight may have opened a client after its close above: once it
+      // has ended (the abort ends its retries), close again, so nothing keeps the process alive.
+      const settled = await Promise.race([started.catch(() => undefined).then(() => true), delay(15_000, false, { ref: false })]);
+      if (!settled) logger.warn('gateway start-up still running 15 s after close');
+      await registry.close();
+      await follower.stop();
     },
   };
 }

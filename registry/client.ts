@@ -47,6 +47,9 @@ export class RegistryClient implements RegistryWriter {
   readonly #ownsFollower: boolean;
   #producer: Producer | undefined;
   #topic: TopicCodec<ModelLifecycleEvent, ModelLifecycleEventInput> | undefined;
+  /** The start in flight, so a close that races it waits and then disconnects what it connected. */
+  #starting: Promise<void> | undefined;
+  #closed = false;
 
   constructor(options: RegistryClientOptions) {
     this.#kafka = options.kafka;
@@ -70,10 +73,20 @@ export class RegistryClient implements RegistryWriter {
     return client;
   }
 
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('registry client closed'));
+    const starting = this.#start();
+    this.#starting = starting.catch(() => undefined);
+    return starting;
+  }
+
+  async #start(): Promise<void> {
     this.#topic = await this.#codec.forTopic(TOPICS.modelsLifecycle.name, CONTRACTS.ModelLifecycleEvent);
-    this.#producer = createProducer(this.#kafka);
-    await this.#producer.connect();
+    if (this.#closed) throw new Error('registry client closed');
+    const producer = createProducer(this.#kafka);
+    this.#producer = producer;
+    await producer.connect();
+    if (this.#closed) throw new Error('registry client closed');
     if (this.#ownsFollower) await this.follower.start();
     await this.follower.waitUntilCaughtUp();
   }
@@ -109,6 +122,9 @@ export class RegistryClient implements RegistryWriter {
   }
 
   async close(): Promise<void> {
+    // A start still connecting would otherwise leave a live producer behind and keep the process up.
+    this.#closed = true;
+    await this.#starting;
     await this.#producer?.disconnect().catch(() => undefined);
     if (this.#ownsFollower) await this.follower.stop();
   }
