@@ -39,7 +39,7 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Cli
     load: async () => (await import('./commands/models.ts')).modelsCommand,
   },
   run: {
-    summary: 'run one stream service (materializer|archiver|scorer|feedback-joiner|drift|trainer) until SIGTERM',
+    summary: 'run one stream service (materializer|archiver|scorer|feedback-joiner|drift|trainer|rollout-controller) until SIGTERM',
     load: async () => (await import('./commands/run.ts')).runCommand,
   },
   gateway: {

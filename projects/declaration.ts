@@ -16,6 +16,7 @@ import { RheoError, rheoError } from '../kernel/errors.ts';
 import type { Thresholds } from '../processors/drift/scores.ts';
 import { DEFAULT_DRIFT_SETTINGS } from '../processors/drift/settings.ts';
 import { validateWindowSpec, type WindowSpec } from '../processors/drift/windows.ts';
+import { LIVE_METRICS } from '../serving/rollout/policy.ts';
 import { DEFAULT_BINS } from '../trainers/baseline.ts';
 import { ACTIONS, type GatePolicy } from '../trainers/gate.ts';
 import { HIGHER_IS_BETTER } from '../trainers/models/metrics.ts';
@@ -447,9 +448,13 @@ function gateProblems(gate: unknown, task: TaskDecl['type'] | undefined, p: (tex
   }
   if (!(ACTIONS as readonly unknown[]).includes(gate.action))
     p(`gate.action must be one of ${ACTIONS.join(', ')}, got ${show(gate.action)}`);
-  if (gate.firstVersion === 'canary' || !(ACTIONS as readonly unknown[]).includes(gate.firstVersion))
+  if (
+    gate.firstVersion === 'canary' ||
+    gate.firstVersion === 'rollout' ||
+    !(ACTIONS as readonly unknown[]).includes(gate.firstVersion)
+  )
     p(
-      `gate.firstVersion must be register, stage or promote (a first version has nothing to canary against), got ${show(gate.firstVersion)}`,
+      `gate.firstVersion must be register, stage or promote (a first version has nothing to canary or shadow against), got ${show(gate.firstVersion)}`,
     );
   if (typeof gate.metric !== 'string' || HIGHER_IS_BETTER[gate.metric] === undefined)
     p(`gate.metric ${show(gate.metric)} is not a known metric (${Object.keys(HIGHER_IS_BETTER).join(', ')})`);
@@ -519,6 +524,10 @@ function rolloutProblems(rollout: unknown, task: TaskDecl['type'] | undefined, p
   else {
     if (typeof promote.metric !== 'string' || HIGHER_IS_BETTER[promote.metric] === undefined)
       p(`rollout.promote.metric ${show(promote.metric)} is not a known metric`);
+    else if (LIVE_METRICS[promote.metric] === undefined)
+      p(
+        `rollout.promote.metric ${promote.metric} is not measured on live traffic; one of ${Object.keys(LIVE_METRICS).join(', ')}`,
+      );
     else if (task && !TASK_METRICS[task].includes(promote.metric))
       p(`rollout.promote.metric ${promote.metric} is not reported for ${task} models`);
     if (!inRange(promote.maxRegression, 0, Number.MAX_VALUE))

@@ -4,6 +4,8 @@
  *
  * - `register`: nothing more; the REGISTERED event's reason already states the verdict.
  * - `stage`: STAGE_CHANGED → STAGING (an unprotected stage needs no approval).
+ * - `rollout`: STAGING too; the rollout controller (`serving/rollout/`) then takes the version
+ *   through shadow, canary and promotion by the model's rollout policy, on live evidence.
  * - `canary`: STAGING, then TRAFFIC_SET with a canary route at the policy's percent.
  * - `promote`: TRANSITION_REQUESTED → PRODUCTION by the trainer, with one checklist item per check,
  *   then TRANSITION_APPROVED by the quality gate (a different actor, as protected stages require),
@@ -44,7 +46,7 @@ export async function applyDecision(
   const reason = decision.reason;
   if (decision.action === 'register') return produced;
 
-  if (decision.action === 'stage' || decision.action === 'canary') {
+  if (decision.action === 'stage' || decision.action === 'rollout' || decision.action === 'canary') {
     if (current()?.stage === 'DEVELOPMENT')
       await run({ kind: 'stage', model, version, to: 'STAGING', actor: TRAINER_ACTOR, reason });
     if (decision.action === 'canary') {

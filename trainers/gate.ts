@@ -1,7 +1,8 @@
 /**
  * The quality gate, decided purely: a candidate's metric on the held-out test split against an
  * absolute floor and against the production version scored on the very same rows. The model's
- * policy says what a passing candidate gets — register only, stage, start a canary, or promote —
+ * policy says what a passing candidate gets — register only, stage, hand it to the rollout
+ * controller (staged; the model's rollout policy takes it on), start a canary, or promote —
  * and what the first version of a model gets (a canary needs a production version to fall back on).
  * A failing candidate is registered and stays in DEVELOPMENT. Every check comes back with its
  * numbers, so the registry events that carry the decision also carry the evidence.
@@ -11,14 +12,14 @@ import type { Stage } from '../registry/types.ts';
 import { HIGHER_IS_BETTER } from './models/metrics.ts';
 
 /** Weakest first: a request may lower a model's action, never raise it. */
-export const ACTIONS = ['register', 'stage', 'canary', 'promote'] as const;
+export const ACTIONS = ['register', 'stage', 'rollout', 'canary', 'promote'] as const;
 export type GateAction = (typeof ACTIONS)[number];
 
 export interface GatePolicy {
   /** What a passing candidate gets when the model has a production version. */
   action: GateAction;
   /** What a passing first version gets (no production version to compare with, or to canary against). */
-  firstVersion: Exclude<GateAction, 'canary'>;
+  firstVersion: Exclude<GateAction, 'canary' | 'rollout'>;
   /** The metric compared (`auc`, `logloss`, `rmse`…), on the test split. */
   metric: string;
   /** Absolute bound: the metric must be at least this (or at most, for lower-is-better metrics). */
@@ -59,6 +60,7 @@ export interface GateDecision {
 const STAGE_OF: Record<GateAction, Stage> = {
   register: 'DEVELOPMENT',
   stage: 'STAGING',
+  rollout: 'STAGING',
   canary: 'STAGING',
   promote: 'PRODUCTION',
 };

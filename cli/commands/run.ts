@@ -38,6 +38,10 @@ export const SERVICES: Record<string, { summary: string; load: () => Promise<Ser
     summary: 'retraining requests → point-in-time training set → TensorFlow.js → ONNX → registered version',
     load: async () => (await import('../../trainers/index.ts')).trainerService,
   },
+  'rollout-controller': {
+    summary: 'staged versions → shadow → canary steps → promotion (or rollback), by each model’s rollout policy, on live quality',
+    load: async () => (await import('../../serving/rollout/controller.ts')).rolloutControllerService,
+  },
 };
 
 const RUN_ARGS = defineArgs({
@@ -49,7 +53,8 @@ const RUN_ARGS = defineArgs({
 
 export const runCommand = defineCommand({
   name: 'run',
-  summary: 'run one stream service (materializer, archiver, scorer, feedback-joiner, drift, trainer) until SIGTERM',
+  summary:
+    'run one stream service (materializer, archiver, scorer, feedback-joiner, drift, trainer, rollout-controller) until SIGTERM',
   args: RUN_ARGS,
   async run({ positionals, flags }, io) {
     const name = positionals.service;
