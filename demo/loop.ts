@@ -1,208 +1,508 @@
 /**
- * The end-to-end demo loop, as far as it exists today: the stack comes up, the topic catalogue and
- * Avro contracts are applied (with compatibility enforced), card transactions are scored by a
- * transparent rule baseline and produced as Avro `Prediction` events through the registry, fraud
- * labels follow on `feedback`, the archiver (the shared processor runner) lands both in ClickHouse,
- * and ClickHouse answers questions about them. A malformed record shows the dead-letter path.
+ * The closed loop, as the demo and its integration test run it. Rheo runs as services (`rheo up`);
+ * the only other actors are a payment system (live traffic, `examples/fraud/traffic.ts`), a labeled
+ * history loaded once, one first retraining request, and — in the second act — a person who
+ * registers a deliberately worse version. Everything else happens by itself: the trainer trains v1,
+ * v1 serves, labels join, the traffic shifts, drift raises a retraining request, the trainer trains v2
+ * on point-in-time data up to that moment, the gate stages it, the rollout controller shadows,
+ * canaries and promotes it, and later rolls the worse v3 back.
+ *
+ * What is printed comes from the topics as the events happen (`models.lifecycle`,
+ * `training.requests`, `training.runs`, `monitoring.drift`), with the time since the loop started.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { CliIO } from '../cli/command.ts';
-import { table } from '../cli/format.ts';
-import { fraudSignal, type Transaction, take, transactions } from '../examples/fraud/generator.ts';
+import { main as rheo } from '../cli/main.ts';
+import { labeledHistory, landLabeledHistory } from '../examples/fraud/labeled-history.ts';
+import { FraudTraffic } from '../examples/fraud/traffic.ts';
 import { createClickHouse } from '../kernel/clients.ts';
-import { loadConfig } from '../kernel/config.ts';
-import { createAdmin, createKafka, createProducer } from '../kernel/kafka.ts';
-import { createLogger } from '../kernel/log.ts';
-import { createRegistry } from '../kernel/metrics.ts';
-import { sql } from '../kernel/sql.ts';
-import { createArchiver } from '../processors/archiver/index.ts';
-import { CONTRACTS, type FeedbackInput, type PredictionInput, SchemaCodec, SchemaIncompatibleError } from '../schemas/index.ts';
-import { ensureTopics } from '../topics/admin.ts';
-import { catalogue, TOPICS, valueSubject } from '../topics/catalogue.ts';
-import { driftStep } from './steps/drift.ts';
-import { featuresStep } from './steps/features.ts';
-import { servingStep } from './steps/serving.ts';
-import { trainingStep } from './steps/training.ts';
+import type { RheoConfig } from '../kernel/config.ts';
+import { createKafka, createProducer, type Kafka } from '../kernel/kafka.ts';
+import type { Logger } from '../kernel/log.ts';
+import { sleep } from '../kernel/retry.ts';
+import { TopicFollower } from '../kernel/topic-reader.ts';
+import { readQuality } from '../monitoring/quality.ts';
+import {
+  CONTRACTS,
+  type DriftReport,
+  type ModelLifecycleEvent,
+  type RetrainRequest,
+  SchemaCodec,
+  type TrainingRunEvent,
+} from '../schemas/index.ts';
+import { tabularModel } from '../serving/onnx/builder.ts';
+import { TOPICS } from '../topics/catalogue.ts';
 
-const MODEL = 'fraud_detector';
-const BASELINE_VERSION = '0.0.0-rules';
-
-/** The rule baseline scores with the generator's own signal minus the merchant risk it cannot see. */
-function ruleScore(t: Transaction): number {
-  return fraudSignal({ ...t, merchantRisk: 0.2 });
+export interface LoopOptions {
+  /** The project folder (`--project`) and the model of it the loop follows. */
+  project: string;
+  model: string;
+  /** Labeled history loaded before the first training. */
+  historyPayments: number;
+  /** Live payments per second, and the share scored through the gateway. */
+  ratePerS: number;
+  gatewayShare: number;
+  labelDelayMs: number;
+  /** How much the amounts inflate when the world shifts. */
+  inflation: number;
+  /** Environment of the services: drift windows, controller interval, ports. */
+  serviceEnv: Record<string, string>;
+  gatewayUrl: string;
+  apiKey: string;
+  /** Whether to run the second act (a worse v3, rolled back). */
+  secondAct: boolean;
+  /** Longest wait for any one milestone. */
+  milestoneTimeoutMs: number;
 }
 
-export async function runDemo(io: CliIO, options: { transactions?: number } = {}): Promise<void> {
-  const started = Date.now();
+/** When each milestone was seen (ms since the loop started), and the events behind them. */
+export interface LoopResult {
+  startedAt: number;
+  milestones: Record<string, number>;
+  v1: string;
+  v2: string;
+  v3?: string;
+  driftRequest: RetrainRequest;
+  lifecycle: ModelLifecycleEvent[];
+}
+
+type Seen =
+  | { topic: 'lifecycle'; event: ModelLifecycleEvent }
+  | { topic: 'request'; event: RetrainRequest }
+  | { topic: 'run'; event: TrainingRunEvent }
+  | { topic: 'drift'; event: DriftReport };
+
+/** Follows the loop's topics from now on and keeps what it saw, so milestones can be awaited. */
+class LoopWatcher {
+  readonly seen: Seen[] = [];
+  readonly #followers: Array<TopicFollower<unknown>> = [];
+  readonly #waiters = new Set<() => void>();
+  readonly #startedAt: number;
+  readonly #model: string;
+  readonly #say: (text: string) => void;
+  /** Alerts told already (version/feature): each window repeats them. */
+  readonly #alerted = new Set<string>();
+
+  constructor(startedAt: number, model: string, say: (text: string) => void) {
+    this.#startedAt = startedAt;
+    this.#model = model;
+    this.#say = say;
+  }
+
+  async start(kafka: Kafka, codec: SchemaCodec): Promise<void> {
+    const follow = async <T extends { event_time: number; model_name: string }>(
+      topic: string,
+      reader: (typeof CONTRACTS)[keyof typeof CONTRACTS]['type'],
+      wrap: (event: T) => Seen,
+    ) => {
+      let ready: () => void = () => undefined;
+      const caughtUp = new Promise<void>((resolve) => (ready = resolve));
+      const follower = await TopicFollower.start<T | undefined>({
+        kafka,
+        topic,
+        groupPrefix: 'rheo-loop-watch',
+        decode: async (message) => (await codec.decode<T>(message.value ?? new Uint8Array(), { reader })).value,
+        poison: { kind: 'skip', report: () => undefined },
+        onChunk: (chunk) => {
+          for (const record of chunk.records) {
+            const event = record.value;
+            if (!event || event.model_name !== this.#model || event.event_time < this.#startedAt) continue;
+            const seen = wrap(event);
+            this.seen.push(seen);
+            this.#narrate(seen);
+          }
+          for (const wake of this.#waiters) wake();
+        },
+        onCaughtUp: () => ready(),
+        onFailure: () => undefined,
+      });
+      this.#followers.push(follower as TopicFollower<unknown>);
+      await caughtUp;
+    };
+    await Promise.all([
+      follow<ModelLifecycleEvent>(TOPICS.modelsLifecycle.name, CONTRACTS.ModelLifecycleEvent.type, (event) => ({
+        topic: 'lifecycle',
+        event,
+      })),
+      follow<RetrainRequest>(TOPICS.trainingRequests.name, CONTRACTS.RetrainRequest.type, (event) => ({
+        topic: 'request',
+        event,
+      })),
+      follow<TrainingRunEvent>(TOPICS.trainingRuns.name, CONTRACTS.TrainingRunEvent.type, (event) => ({ topic: 'run', event })),
+      follow<DriftReport>(TOPICS.monitoringDrift.name, CONTRACTS.DriftReport.type, (event) => ({ topic: 'drift', event })),
+    ]);
+  }
+
+  /** Resolves with the first event seen (now or later) that `match` accepts. */
+  async waitFor<T>(what: string, match: (seen: Seen) => T | undefined, timeoutMs: number): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let index = 0;
+    for (;;) {
+      for (; index < this.seen.length; index++) {
+        const found = match(this.seen[index] as Seen);
+        if (found !== undefined) return found;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`the loop did not reach "${what}" within ${Math.round(timeoutMs / 1000)} s`);
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          this.#waiters.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, Math.min(left, 1_000));
+        this.#waiters.add(wake);
+      });
+    }
+  }
+
+  #narrate(seen: Seen): void {
+    const evidence = (reason: string | null) => (reason ?? '').split(' | evidence ')[0] ?? '';
+    switch (seen.topic) {
+      case 'lifecycle': {
+        const l = seen.event;
+        const v = l.model_version ?? '';
+        const who = l.actor;
+        if (l.event_type === 'REGISTERED')
+          this.#say(`registry: ${v} REGISTERED by ${who} (run ${l.registered?.lineage.run_id ?? '-'})`);
+        else if (l.event_type === 'STAGE_CHANGED' || l.event_type === 'ARCHIVED')
+          this.#say(
+            `registry: ${v} ${l.stage_change?.from_stage} → ${l.stage_change?.to_stage} by ${who}: ${truncate(evidence(l.reason))}`,
+          );
+        else if (l.event_type === 'TRAFFIC_SET') {
+          const t = l.traffic;
+          const routes = [
+            t?.canary ? `canary ${t.canary.version} ${t.canary.percent}%` : 'no canary',
+            t?.shadow_versions.length ? `shadow ${t.shadow_versions.join(',')}` : 'no shadow',
+          ].join(', ');
+          this.#say(
+            `registry: traffic (production ${t?.production_version}; ${routes}) by ${who}: ${truncate(evidence(l.reason))}`,
+          );
+        } else if (l.event_type === 'TRANSITION_REQUESTED' || l.event_type === 'TRANSITION_APPROVED')
+          this.#say(`registry: ${v} ${l.event_type.toLowerCase().replace('_', ' ')} by ${who}`);
+        else this.#say(`registry: ${v} ${l.event_type} by ${who}`);
+        return;
+      }
+      case 'request': {
+        const r = seen.event;
+        this.#say(
+          `training.requests: ${r.reason} request ${r.event_id.slice(0, 8)}… by ${r.requested_by}: ${truncate(r.evidence.summary)}`,
+        );
+        return;
+      }
+      case 'run': {
+        const r = seen.event;
+        if (r.event_type === 'COMPLETED')
+          this.#say(
+            `training.runs: ${r.run_id} completed → ${r.completed?.model_version ?? ''} (gate ${r.completed?.gate_passed ? 'passed' : 'failed'} → ${r.completed?.target_stage ?? '?'})`,
+          );
+        else if (r.event_type === 'FAILED') this.#say(`training.runs: ${r.run_id} FAILED: ${r.failed?.error ?? ''}`);
+        else if (r.event_type === 'STARTED')
+          this.#say(`training.runs: ${r.run_id} started on ${r.started?.trainer ?? 'a trainer'}`);
+        return;
+      }
+      case 'drift': {
+        const d = seen.event;
+        const key = `${d.model_version}/${d.feature}`;
+        if (d.status === 'ALERT' && !this.#alerted.has(key) && this.#alerted.add(key))
+          this.#say(
+            `monitoring.drift: ALERT ${d.model_version} ${d.feature} PSI ${d.psi?.toFixed(3) ?? '-'} (alert ≥ ${d.alert_threshold}) on ${d.count} predictions`,
+          );
+        return;
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled(this.#followers.map((f) => f.stop()));
+  }
+}
+
+function truncate(text: string, max = 220): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+const isLifecycle = (s: Seen): s is Extract<Seen, { topic: 'lifecycle' }> => s.topic === 'lifecycle';
+
+/** Runs `rheo <args>` in this process; its output goes to the loop's story, indented. */
+async function cli(io: CliIO, args: string[], quiet = false): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await rheo(args, {
+    out: (text) => {
+      out += `${text}\n`;
+      if (!quiet) io.out(text.replace(/^/gm, '      '));
+    },
+    err: (text) => {
+      err += `${text}\n`;
+      if (!quiet) io.out(text.replace(/^/gm, '      '));
+    },
+  });
+  return { code, out, err };
+}
+
+/** A deliberately worse model of the same inputs: the known fraud signal turned upside down. */
+function invertedModel(model: string, inputs: readonly string[]): Uint8Array {
+  const weight: Record<string, number> = {
+    amount: -0.01,
+    hour_of_day: 0.1,
+    distance_from_home_km: -0.02,
+    chargeback_rate_30d: -3,
+  };
+  return tabularModel({
+    name: model,
+    features: inputs.length,
+    layers: [{ weights: inputs.map((name) => [weight[name.split(':').at(-1) ?? name] ?? 0]), bias: [-1], activation: 'sigmoid' }],
+    outputName: 'probability',
+    metadata: { rheo_model: model, note: 'deliberately worse: the fraud signal inverted' },
+  });
+}
+
+export async function runLoop(io: CliIO, ctx: { config: RheoConfig; logger: Logger }, options: LoopOptions): Promise<LoopResult> {
+  const { config, logger } = ctx;
+  const startedAt = Date.now();
+  const clock = () => {
+    const s = Math.round((Date.now() - startedAt) / 1000);
+    return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+  };
+  const say = (text: string) => io.out(`  [${clock()}] ${text}`);
   const step = (n: number, text: string) => io.out(`\n[${n}] ${text}`);
-  const config = loadConfig();
-  // The demo narrates on stdout; only errors from the components reach stderr unless RHEO_LOG_LEVEL says otherwise.
-  const logger = createLogger('demo', { defaultLevel: 'error' });
-  const count = options.transactions ?? 2000;
-  const runId = randomUUID().slice(0, 8);
+  const milestones: Record<string, number> = {};
+  const mark = (name: string) => {
+    milestones[name] = Date.now() - startedAt;
+  };
+  const { model } = options;
+  const timeout = options.milestoneTimeoutMs;
 
-  step(1, 'Topic catalogue → Kafka');
-  const kafka = createKafka(config.kafka, logger, 'demo');
-  const admin = createAdmin(kafka);
-  await admin.connect();
-  const report = await ensureTopics(admin, catalogue());
-  await admin.disconnect();
+  step(1, `Project ${options.project}: topics, subjects (compatibility enforced) and tables`);
+  const applied = await cli(io, ['apply', '--project', options.project], true);
+  if (applied.code !== 0) throw new Error(`rheo apply failed: ${applied.err || applied.out}`);
   io.out(
-    `    ${report.created.length} topics created, ${report.unchanged.length} already there, ${report.drift.length} differences`,
-  );
-
-  step(2, 'Avro contracts → schema registry (BACKWARD compatibility per subject)');
-  const codec = SchemaCodec.fromConfig(config.registry);
-  const predictions = await codec.forTopic(TOPICS.predictions.name, CONTRACTS.Prediction);
-  const feedback = await codec.forTopic(TOPICS.feedback.name, CONTRACTS.Feedback);
-  io.out(`    ${predictions.subject}: schema id ${predictions.schemaId}, version ${predictions.version}`);
-  io.out(`    ${feedback.subject}: schema id ${feedback.schemaId}, version ${feedback.version}`);
-  const broken = structuredClone(CONTRACTS.Prediction.schema) as unknown as { fields: Array<{ name: string; type: unknown }> };
-  const latency = broken.fields.find((f) => f.name === 'latency_ms');
-  if (latency) latency.type = 'string';
-  try {
-    await codec.register(valueSubject(TOPICS.predictions), broken);
-    io.out('    !! an incompatible change was accepted — compatibility is not enforced');
-  } catch (error) {
-    if (!(error instanceof SchemaIncompatibleError)) throw error;
-    io.out(
-      `    an incompatible change (latency_ms: double → string) is refused before anything is produced:\n      ${error.message.split('\n')[0]}`,
-    );
-  }
-
-  step(3, 'Archiver (the shared processor runner) consumes predictions and feedback into ClickHouse');
-  const metrics = createRegistry('demo', { defaultMetrics: false });
-  const archiver = await createArchiver(config, { logger, metrics });
-  await archiver.start();
-  io.out(`    consumer group ${archiver.groupId} joined`);
-
-  step(4, `${count} card transactions scored by the rule baseline → Avro Prediction events; fraud labels → feedback`);
-  const producer = createProducer(kafka);
-  await producer.connect();
-  const txs = take(transactions({ seed: Number.parseInt(runId, 16) % 100_000, startTime: Date.now() - count * 1_000 }), count);
-  const predictionMessages = txs.map((t) => {
-    const score = ruleScore(t);
-    const value: PredictionInput = {
-      event_id: randomUUID(),
-      event_time: t.eventTime + 15,
-      prediction_id: `demo-${runId}-${t.transactionId}`,
-      entity_id: t.cardId,
-      model_name: MODEL,
-      model_version: BASELINE_VERSION,
-      variant: 'PRODUCTION',
-      source: 'BATCH',
-      inputs: { amount: t.amount, hour_of_day: t.hourOfDay, distance_from_home_km: t.distanceFromHomeKm },
-      outputs: { probability: score },
-      score,
-      predicted_label: score > 0.5 ? 'fraud' : 'legit',
-      latency_ms: 0.05,
-      request_time: t.eventTime,
-    };
-    return { key: t.cardId, value: predictions.encode(value) };
-  });
-  const labelMessages = txs.map((t) => {
-    const value: FeedbackInput = {
-      event_id: randomUUID(),
-      event_time: t.eventTime + 3_600_000,
-      prediction_id: `demo-${runId}-${t.transactionId}`,
-      entity_id: t.cardId,
-      label: t.isFraud ? 1 : 0,
-      observed_time: t.eventTime + 3_600_000,
-      label_source: 'chargeback',
-    };
-    return { key: `demo-${runId}-${t.transactionId}`, value: feedback.encode(value) };
-  });
-  const produceStarted = performance.now();
-  for (let i = 0; i < count; i += 500) {
-    await producer.sendBatch({
-      acks: -1,
-      topicMessages: [
-        { topic: TOPICS.predictions.name, messages: predictionMessages.slice(i, i + 500) },
-        { topic: TOPICS.feedback.name, messages: labelMessages.slice(i, i + 500) },
-      ],
-    });
-  }
-  // One malformed record, as a buggy producer would send: it must land in the DLQ, not stop the flow.
-  await producer.send({
-    topic: TOPICS.predictions.name,
-    acks: -1,
-    messages: [{ key: 'card-x', value: Buffer.from(`not avro ${runId}`) }],
-  });
-  io.out(
-    `    produced ${count * 2 + 1} records in ${Math.round(performance.now() - produceStarted)} ms (1 of them deliberately malformed)`,
-  );
-
-  step(5, 'ClickHouse, queried once the archiver has committed');
-  const clickhouse = createClickHouse(config);
-  const like = `demo-${runId}-%`;
-  const deadline = Date.now() + 120_000;
-  let landed = 0;
-  for (;;) {
-    const result = await clickhouse.query({
-      query:
-        sql`SELECT (SELECT count() FROM rheo.predictions FINAL WHERE prediction_id LIKE ${like}) AS p, (SELECT count() FROM rheo.feedback FINAL WHERE prediction_id LIKE ${like}) AS f`
-          .text,
-      format: 'JSONEachRow',
-    });
-    const [row] = (await result.json()) as Array<{ p: string; f: string }>;
-    landed = Number(row?.p) + Number(row?.f);
-    if (landed >= count * 2) break;
-    if (Date.now() > deadline) throw new Error(`only ${landed} of ${count * 2} rows reached ClickHouse in 120 s`);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-  }
-  const thresholdResult = await clickhouse.query({
-    query: sql`SELECT quantile(0.9)(score) AS t FROM rheo.predictions FINAL WHERE prediction_id LIKE ${like}`.text,
-    format: 'JSONEachRow',
-  });
-  const threshold = Number(((await thresholdResult.json()) as Array<{ t: number }>)[0]?.t ?? 0.5);
-  const quality = await clickhouse.query({
-    query: sql`
-      SELECT p.model_version AS version,
-             count() AS predictions,
-             round(avg(p.score), 4) AS mean_score,
-             round(avg(f.label), 4) AS fraud_rate,
-             round(avgIf(f.label, p.score >= ${threshold}), 4) AS fraud_rate_top_decile,
-             round(avgIf(f.label, p.score < ${threshold}), 4) AS fraud_rate_rest
-      FROM rheo.predictions AS p FINAL
-      INNER JOIN (SELECT prediction_id, label FROM rheo.feedback FINAL WHERE prediction_id LIKE ${like}) AS f ON p.prediction_id = f.prediction_id
-      WHERE p.prediction_id LIKE ${like}
-      GROUP BY p.model_version`.text,
-    format: 'JSONEachRow',
-  });
-  const rows = (await quality.json()) as Array<Record<string, unknown>>;
-  io.out(`    ${landed} rows landed (predictions + labels), deduplicated by event id`);
-  io.out(`    the rule baseline's top 10% of scores (≥ ${threshold.toFixed(3)}) against the rest, from ClickHouse:`);
-  io.out(
-    table(rows)
+    applied.out
+      .trim()
       .split('\n')
-      .map((l) => `    ${l}`)
+      .slice(-3)
+      .map((l) => `      ${l}`)
       .join('\n'),
   );
-  await clickhouse.close();
 
-  const dlq = Number((await metrics.getSingleMetricAsString('rheo_processor_dead_letters_total')).match(/ (\d+)$/m)?.[1] ?? 0);
-  io.out(`    dead letters this run: ${dlq} (see topic ${TOPICS.predictions.dlq}, headers rheo.error.*)`);
-  await archiver.stop('demo done');
-  await producer.disconnect();
+  step(2, 'Services: rheo up (gateway, materializer, archiver, scorer, feedback joiner, drift, trainer, rollout controller)');
+  for (const [k, v] of Object.entries(options.serviceEnv)) process.env[k] = v;
+  const up = await cli(io, ['up', '--project', options.project, '--no-stack'], false);
+  if (up.code !== 0) throw new Error(`rheo up failed: ${up.err || up.out}`);
+  mark('services_ready');
 
-  step(6, 'Feature store: feature events → materializer → Redis (online) and ClickHouse (offline)');
-  await featuresStep(io, { config, logger });
+  const kafka = createKafka(config.kafka, logger, 'loop');
+  const codec = SchemaCodec.fromConfig(config.registry);
+  const watcher = new LoopWatcher(startedAt, model, say);
+  await watcher.start(kafka, codec);
+  const clickhouse = createClickHouse(config);
+  let traffic: FraudTraffic | undefined;
+  try {
+    step(3, `History: ${options.historyPayments} labeled payments (rule-baseline predictions, labels, feature events) → Kafka`);
+    const run = randomUUID().slice(0, 8);
+    const history = labeledHistory({
+      model,
+      transactions: options.historyPayments,
+      seed: Number.parseInt(run, 16) % 100_000,
+      end: Date.now(),
+      prefix: `loop${run}`,
+    });
+    const landed = await landLabeledHistory(config, logger, history, { via: 'kafka', servicesRunning: true });
+    say(
+      `landed in ClickHouse by the running archiver and materializer in ${(landed.ms / 1000).toFixed(1)} s: ${JSON.stringify(landed.counts)}`,
+    );
 
-  step(7, 'Training: a retraining request → trainer → point-in-time training set → TensorFlow.js → ONNX → registry');
-  await trainingStep(io, { config, logger });
+    step(4, 'A first retraining request → the trainer service trains v1');
+    const requests = await codec.forTopic(TOPICS.trainingRequests.name, CONTRACTS.RetrainRequest);
+    const producer = createProducer(kafka);
+    await producer.connect();
+    const first = randomUUID();
+    await producer.send({
+      topic: TOPICS.trainingRequests.name,
+      acks: -1,
+      messages: [
+        {
+          key: model,
+          value: requests.encode({
+            event_id: first,
+            event_time: Date.now(),
+            model_name: model,
+            reason: 'MANUAL',
+            requested_by: 'user:demo',
+            base_version: null,
+            evidence: {
+              summary: `first version of ${model}, from the rule baseline's labeled predictions`,
+              drift: [],
+              metrics: {},
+            },
+            params: {},
+          }),
+        },
+      ],
+    });
+    await producer.disconnect();
+    const v1 = await watcher.waitFor(
+      'v1 registered',
+      (s) =>
+        isLifecycle(s) && s.event.event_type === 'REGISTERED' && s.event.registered?.lineage.run_id === `run-${first}`
+          ? (s.event.model_version ?? undefined)
+          : undefined,
+      timeout,
+    );
+    mark('v1_registered');
+    await watcher.waitFor(
+      'v1 in production',
+      (s) =>
+        isLifecycle(s) && s.event.model_version === v1 && s.event.stage_change?.to_stage === 'PRODUCTION' ? true : undefined,
+      timeout,
+    );
+    mark('v1_production');
 
-  step(8, 'Serving: registry stages and approvals, the gateway (ONNX Runtime), canary and rollback');
-  await servingStep(io, { config, logger });
+    step(
+      5,
+      `Live traffic: ${options.ratePerS} payments/s (${Math.round(options.gatewayShare * 100)}% through the gateway, the rest through the streaming scorer), labels ${options.labelDelayMs / 1000} s later`,
+    );
+    traffic = await FraudTraffic.connect(config, logger, {
+      model,
+      seed: Number.parseInt(run, 16) % 1_000,
+      ratePerS: options.ratePerS,
+      gatewayShare: options.gatewayShare,
+      gatewayUrl: options.gatewayUrl,
+      apiKey: options.apiKey,
+      labelDelayMs: options.labelDelayMs,
+    });
+    traffic.start();
+    const liveFrom = Date.now();
+    const quality = await waitForQuality(clickhouse, config.clickhouse.database, model, v1, liveFrom, 200, timeout);
+    mark('v1_live_quality');
+    say(
+      `live quality of ${v1}: AUC ${quality.auc?.toFixed(3) ?? '-'} on ${quality.labeled} labeled of ${quality.predictions} predictions (${JSON.stringify(traffic.stats)})`,
+    );
 
-  step(9, 'Feedback and drift: labels joined to predictions, live quality, a distribution shift, a retraining request');
-  await driftStep(io, { config, logger });
+    step(6, `The world shifts: amounts × ${options.inflation}`);
+    const shiftAt = Date.now();
+    traffic.shift(options.inflation);
+    mark('shift');
+    const driftRequest = await watcher.waitFor(
+      'a drift retraining request',
+      (s) => (s.topic === 'request' && s.event.reason === 'DRIFT' && s.event.event_time >= shiftAt ? s.event : undefined),
+      timeout,
+    );
+    mark('drift_request');
 
-  step(10, 'Where to look');
-  io.out('    npx rheo stack status            services, ports, pids');
-  io.out('    npx rheo topics list             the catalogue');
-  io.out(
-    `    curl -s ${config.clickhouse.url}/ --data-binary "SELECT model_version, count() FROM rheo.predictions FINAL GROUP BY model_version"`,
-  );
-  io.out('    npx rheo stack down              stop everything (add --purge to delete the data)');
-  io.out(`\ndemo finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    step(
+      7,
+      'The trainer trains v2 on point-in-time data up to the request; the gate stages it; the rollout controller takes over',
+    );
+    const v2 = await watcher.waitFor(
+      'v2 registered',
+      (s) =>
+        isLifecycle(s) &&
+        s.event.event_type === 'REGISTERED' &&
+        s.event.registered?.lineage.run_id === `run-${driftRequest.event_id}`
+          ? (s.event.model_version ?? undefined)
+          : undefined,
+      timeout,
+    );
+    mark('v2_registered');
+    await watcher.waitFor(
+      'v2 promoted',
+      (s) =>
+        isLifecycle(s) && s.event.model_version === v2 && s.event.stage_change?.to_stage === 'PRODUCTION' ? true : undefined,
+      timeout * 2,
+    );
+    mark('v2_production');
+    say(
+      `${v2} is production: drift → request ${secs(milestones.drift_request, milestones.shift)}, request → registered ${secs(milestones.v2_registered, milestones.drift_request)}, registered → promoted ${secs(milestones.v2_production, milestones.v2_registered)}`,
+    );
+
+    let v3: string | undefined;
+    if (options.secondAct) {
+      step(8, 'Second act: a person registers a deliberately worse v3 (the fraud signal inverted) and stages it');
+      const inputs = await declaredInputs(options.project, model);
+      const dir = mkdtempSync(join(tmpdir(), 'rheo-loop-'));
+      const file = join(dir, 'worse.onnx');
+      writeFileSync(file, invertedModel(model, inputs));
+      v3 = `${Number(v2.split('.')[0]) + 1}.0.0`;
+      const registered = await cli(
+        io,
+        [
+          'models',
+          'register',
+          model,
+          '--version',
+          v3,
+          '--artifact',
+          file,
+          '--project',
+          options.project,
+          '--actor',
+          'user:demo',
+          '--reason',
+          'a deliberately worse model, to show the rollback',
+        ],
+        true,
+      );
+      if (registered.code !== 0) throw new Error(`rheo models register failed: ${registered.err}`);
+      const staged = await cli(
+        io,
+        ['models', 'request', model, '--version', v3, '--to', 'staging', '--actor', 'user:demo', '--reason', 'try it'],
+        true,
+      );
+      if (staged.code !== 0) throw new Error(`rheo models request failed: ${staged.err}`);
+      mark('v3_staged');
+      const version3 = v3;
+      await watcher.waitFor(
+        'v3 rolled back',
+        (s) => (isLifecycle(s) && s.event.model_version === version3 && s.event.event_type === 'ARCHIVED' ? true : undefined),
+        timeout * 2,
+      );
+      mark('v3_rolled_back');
+      say(
+        `${v3} rolled back ${secs(milestones.v3_rolled_back, milestones.v3_staged)} after it was staged; ${v2} kept production throughout`,
+      );
+    }
+    const lifecycle = watcher.seen.filter(isLifecycle).map((s) => s.event);
+    return { startedAt, milestones, v1, v2, ...(v3 ? { v3 } : {}), driftRequest, lifecycle };
+  } finally {
+    await traffic?.stop();
+    await watcher.stop();
+    await clickhouse.close();
+  }
+}
+
+function secs(to: number | undefined, from: number | undefined): string {
+  return to === undefined || from === undefined ? '?' : `${((to - from) / 1000).toFixed(0)} s`;
+}
+
+async function declaredInputs(projectDir: string, model: string): Promise<readonly string[]> {
+  const { openProject } = await import('../projects/context.ts');
+  const project = await openProject({ flag: projectDir });
+  const decl = project.project.models.find((m) => m.name === model);
+  if (!decl) throw new Error(`${projectDir} declares no model ${model}`);
+  return decl.inputs;
+}
+
+async function waitForQuality(
+  clickhouse: ReturnType<typeof createClickHouse>,
+  database: string,
+  model: string,
+  version: string,
+  from: number,
+  labels: number,
+  timeoutMs: number,
+): Promise<{ labeled: number; predictions: number; auc: number | null }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const to = Date.now();
+    const rows = await readQuality(clickhouse, { database, model, windowMs: Math.max(1, to - from), origin: from, from, to });
+    const row = rows.find((r) => r.model_version === version && r.variant === 'PRODUCTION');
+    if (row && row.labeled >= labels) return { labeled: row.labeled, predictions: row.predictions, auc: row.auc };
+    if (Date.now() > deadline) throw new Error(`no live quality for ${model}@${version} within ${timeoutMs / 1000} s`);
+    await sleep(2_000);
+  }
 }

@@ -37,19 +37,35 @@ export function* featureEvents(
   transactions: Iterable<Transaction>,
   options: FeatureEventOptions = {},
 ): Generator<DemoFeatureEvent> {
-  const delay = options.computeDelayMs ?? 20;
-  const chargebackDelay = options.chargebackDelayMs ?? HOUR;
-  const every = options.merchantEvery ?? 5;
-  const cards = new Map<string, Array<{ time: number; amount: number }>>();
-  const merchants = new Map<string, { seen: number; history: Array<{ time: number; fraud: boolean }> }>();
-  for (const tx of transactions) {
+  const job = new FeatureJob(options);
+  for (const tx of transactions) yield* job.next(tx);
+}
+
+/** The streaming feature job, one transaction at a time (live traffic feeds it as payments happen). */
+export class FeatureJob {
+  readonly #delay: number;
+  readonly #chargebackDelay: number;
+  readonly #every: number;
+  readonly #cards = new Map<string, Array<{ time: number; amount: number }>>();
+  readonly #merchants = new Map<string, { seen: number; history: Array<{ time: number; fraud: boolean }> }>();
+
+  constructor(options: FeatureEventOptions = {}) {
+    this.#delay = options.computeDelayMs ?? 20;
+    this.#chargebackDelay = options.chargebackDelayMs ?? HOUR;
+    this.#every = options.merchantEvery ?? 5;
+  }
+
+  /** The feature events a transaction causes: its card's, and every n-th time its merchant's. */
+  next(tx: Transaction): DemoFeatureEvent[] {
+    const out: DemoFeatureEvent[] = [];
     const t = tx.eventTime;
-    const history = cards.get(tx.cardId) ?? [];
+    const delay = this.#delay;
+    const history = this.#cards.get(tx.cardId) ?? [];
     history.push({ time: t, amount: tx.amount });
     while (history.length > 0 && (history[0] as { time: number }).time <= t - 7 * DAY) history.shift();
-    cards.set(tx.cardId, history);
+    this.#cards.set(tx.cardId, history);
     const within = (ms: number) => history.filter((h) => h.time > t - ms).length;
-    yield {
+    out.push({
       group: 'card_activity',
       event: {
         entity_id: tx.cardId,
@@ -60,17 +76,17 @@ export function* featureEvents(
         created_time: t + delay,
         event_id: stableId(`card_activity/${tx.transactionId}`),
       },
-    };
+    });
 
-    const merchant = merchants.get(tx.merchantId) ?? { seen: 0, history: [] };
+    const merchant = this.#merchants.get(tx.merchantId) ?? { seen: 0, history: [] };
     merchant.seen++;
     merchant.history.push({ time: t, fraud: tx.isFraud });
     while (merchant.history.length > 0 && (merchant.history[0] as { time: number }).time <= t - 30 * DAY)
       merchant.history.shift();
-    merchants.set(tx.merchantId, merchant);
-    if (merchant.seen % every === 0) {
-      const reported = merchant.history.filter((h) => h.fraud && h.time + chargebackDelay <= t).length;
-      yield {
+    this.#merchants.set(tx.merchantId, merchant);
+    if (merchant.seen % this.#every === 0) {
+      const reported = merchant.history.filter((h) => h.fraud && h.time + this.#chargebackDelay <= t).length;
+      out.push({
         group: 'merchant_risk',
         event: {
           entity_id: tx.merchantId,
@@ -81,7 +97,8 @@ export function* featureEvents(
           created_time: t + delay,
           event_id: stableId(`merchant_risk/${tx.transactionId}`),
         },
-      };
+      });
     }
+    return out;
   }
 }

@@ -134,7 +134,7 @@ export async function landLabeledHistory(
   config: RheoConfig,
   logger: Logger,
   history: LabeledHistory,
-  options: { via: 'kafka' | 'clickhouse'; timeoutMs?: number },
+  options: { via: 'kafka' | 'clickhouse'; timeoutMs?: number; servicesRunning?: boolean },
 ): Promise<LandReport> {
   const started = performance.now();
   const clickhouse = createClickHouse(config);
@@ -149,6 +149,10 @@ export async function landLabeledHistory(
     merchant_risk: byGroup('merchant_risk').length,
   };
   const tables = { card_activity: offline.table(cardActivity), merchant_risk: offline.table(merchantRisk) };
+  const finish = async (): Promise<LandReport> => {
+    const counts = await waitLanded(clickhouse, db, tables, history.prefix, want, options.timeoutMs ?? 180_000);
+    return { via: options.via, ms: Math.round(performance.now() - started), counts };
+  };
   try {
     await ensureHistoryTables(clickhouse, db);
     await offline.ensure(cardActivity);
@@ -174,6 +178,8 @@ export async function landLabeledHistory(
       }
     } else {
       await produce(config, logger, history, byGroup);
+      // The platform's own archiver and materializer land it (`rheo up`); otherwise run them here.
+      if (options.servicesRunning) return finish();
       // One metrics registry per runner: each registers the runner's metric names.
       const archiver = await createArchiver(config, {
         logger,
@@ -191,8 +197,7 @@ export async function landLabeledHistory(
         await Promise.allSettled([archiver.stop('history landed'), materializer.stop('history landed')]);
       }
     }
-    const counts = await waitLanded(clickhouse, db, tables, history.prefix, want, options.timeoutMs ?? 180_000);
-    return { via: options.via, ms: Math.round(performance.now() - started), counts };
+    return await finish();
   } finally {
     await clickhouse.close();
   }

@@ -111,6 +111,8 @@ export interface RolloutControllerDeps {
   logger: Logger;
   metrics: Registry;
   now?: () => number;
+  /** Whether this instance owns the controller partition right now; checked again just before acting. */
+  owns?: () => boolean;
 }
 
 /** One evaluation of every model (exported for tests: the service runs it as a punctuation). */
@@ -174,6 +176,7 @@ export class RolloutController {
     await this.#deps.registry.follower.waitUntilCaughtUp(30_000);
     const current = this.#deps.registry.state.models.get(name);
     if (!current || !samePhase(phase, rolloutPhase(current))) return undefined;
+    if (this.#deps.owns && !this.#deps.owns()) return undefined;
     await this.#act(current, step);
     this.#said.delete(name);
     this.#metrics.steps.inc({ model: name, action: step.action });
@@ -228,28 +231,19 @@ function samePhase(a: RolloutPhase, b: RolloutPhase): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-/** The controller as a runner processor: owning the lifecycle partition means acting. */
-export function rolloutControllerSpec(controller: RolloutController, intervalMs: number): ProcessorSpec<null, never> {
+/**
+ * The controller as a runner processor: its input is only ownership. The records mark the partition
+ * as this member's and, once committed, wake the tick; the tick itself runs on the service's timer
+ * while the member owns the partition (a partition with no new records still has an owner).
+ */
+export function rolloutControllerSpec(wake: () => void): ProcessorSpec<null, never> {
   return {
     name: 'rollout-controller',
     inputs: [TOPICS.modelsLifecycle],
-    // The fold comes from the registry follower; the records here only mark ownership and wake the tick.
+    // The fold comes from the registry follower; the records here need no decoding.
     decode: () => null,
     policies: { decode: 'continue', process: 'continue' },
-    supply(context) {
-      controller.owner = true;
-      const tick = context.schedule(intervalMs, async (signal) => {
-        await controller.tick(signal);
-      });
-      tick.trigger();
-      return {
-        transform: () => ({ writes: [], rejected: [] }),
-        committed: () => tick.trigger(),
-        async close() {
-          controller.owner = false;
-        },
-      };
-    },
+    supply: () => ({ transform: () => ({ writes: [], rejected: [] }), committed: wake }),
   };
 }
 
@@ -263,6 +257,8 @@ export async function createRolloutController(
   const kafka = createKafka(config.kafka, deps.logger, 'rollout-controller');
   const registry = new RegistryClient({ kafka, codec: SchemaCodec.fromConfig(config.registry), logger: deps.logger });
   const clickhouse = createClickHouse(config);
+  let runner: ProcessorRunner<null, never> | undefined;
+  const owns = () => !!runner?.state().assigned.some((a) => a.topic === TOPICS.modelsLifecycle.name && a.partitions.length > 0);
   const controller = new RolloutController({
     registry,
     clickhouse,
@@ -270,15 +266,45 @@ export async function createRolloutController(
     policies: deps.policies,
     logger: deps.logger,
     metrics: deps.metrics,
+    owns,
   });
+  // One tick at a time; a wake during a tick runs one more after it.
+  let ticking: Promise<void> | undefined;
+  let again = false;
+  const log = deps.logger.child({ component: 'rollout-controller' });
+  const wake = () => {
+    if (ticking) {
+      again = true;
+      return;
+    }
+    const owner = owns();
+    controller.owner = owner;
+    if (!owner) return;
+    ticking = controller
+      .tick()
+      .then(
+        () => undefined,
+        (error: unknown) => log.warn({ err: errorMessage(error) }, 'rollout evaluation failed; the next tick tries again'),
+      )
+      .finally(() => {
+        ticking = undefined;
+        if (again) {
+          again = false;
+          wake();
+        }
+      });
+  };
+  let timer: NodeJS.Timeout | undefined;
   const spec: ProcessorSpec<null, never> = {
-    ...rolloutControllerSpec(controller, settings.intervalMs),
+    ...rolloutControllerSpec(wake),
     close: async () => {
+      clearInterval(timer);
+      await ticking;
       await registry.close();
       await clickhouse.close();
     },
   };
-  const runner = new ProcessorRunner(spec, {
+  runner = new ProcessorRunner(spec, {
     kafka,
     logger: deps.logger,
     metrics: deps.metrics,
@@ -287,15 +313,18 @@ export async function createRolloutController(
     heartbeatIntervalMs: Math.max(1_000, Math.floor(settings.sessionTimeoutMs / 5)),
     ...runnerOptions,
   });
+  const started = runner;
   return {
     controller,
-    runner,
+    runner: started,
     async start() {
       await registry.start();
-      await runner.start();
+      await started.start();
+      timer = setInterval(wake, settings.intervalMs);
+      wake();
     },
-    stop: (reason) => runner.stop(reason),
-    finished: () => runner.finished(),
+    stop: (reason) => started.stop(reason),
+    finished: () => started.finished(),
   };
 }
 

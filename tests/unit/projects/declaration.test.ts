@@ -93,6 +93,13 @@ describe('toTrainingSpec', () => {
 });
 
 describe('projectProblems', () => {
+  it('refuses a promotion metric live traffic does not measure (Brier, R²)', () => {
+    const brier = withModel({ rollout: { ...fraudModel.rollout, promote: { metric: 'brier', maxRegression: 0.01, minLabels: 5 } } });
+    expect(projectProblems(brier)).toEqual([
+      'model fraud_detector: rollout.promote.metric brier is not measured on live traffic; one of auc, accuracy, logloss, rmse, mae',
+    ]);
+  });
+
   it('lists every problem at once, each saying where', () => {
     const bad: ProjectDecl = {
       name: 'fraud',
@@ -176,7 +183,7 @@ describe('projectProblems', () => {
       'model fraud_detector: inputs[1] "request:hour_of_day": no request source to read it from (declare one in requestInputs)',
       'model fraud_detector: inputs[2] "request:distance_from_home_km": no request source to read it from (declare one in requestInputs)',
       'model fraud_detector: labels.topic is not a topic name: "no topic!"',
-      'model fraud_detector: gate.firstVersion must be register, stage or promote (a first version has nothing to canary against), got "canary"',
+      'model fraud_detector: gate.firstVersion must be register, stage or promote (a first version has nothing to canary or shadow against), got "canary"',
       'model fraud_detector: gate.metric rmse is not reported for binary models (auc, accuracy, logloss, brier)',
       'model fraud_detector: rollout.shadow must give predictions, durationMs or both',
       'model fraud_detector: rollout.rollback.maxErrorRate must be a share in 0..1, got 2',
