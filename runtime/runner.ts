@@ -34,6 +34,7 @@ import type { Registry } from '../kernel/metrics.ts';
 import { retry } from '../kernel/retry.ts';
 import type { TopicEntry } from '../topics/catalogue.ts';
 import { createRunnerMetrics, type RunnerMetrics } from './metrics.ts';
+import type { Readiness } from './ops.ts';
 import { PartitionSlot, timerScheduler } from './partition.ts';
 import { type ChunkOutcome, deadLetterHeaders, runChunk } from './pipeline.ts';
 import type { DeadLetter, ForwardMessage, ProcessorSpec, RawRecord } from './types.ts';
@@ -62,6 +63,8 @@ export interface RunnerOptions {
 
 export interface RunnerState {
   running: boolean;
+  /** A member of its group: set when the group is joined, cleared by a crash or `stop`. */
+  joined: boolean;
   assigned: Array<{ topic: string; partitions: number[] }>;
   paused: boolean;
   committed: number;
@@ -93,6 +96,7 @@ export class ProcessorRunner<V, W, E = V, S = undefined, U = never> {
   private sinkDown = false;
   private committedChunks = 0;
   private assignment: Array<{ topic: string; partitions: number[] }> = [];
+  private memberId: string | undefined;
 
   constructor(spec: ProcessorSpec<V, W, E, S, U>, options: RunnerOptions) {
     this.spec = spec;
@@ -157,9 +161,25 @@ export class ProcessorRunner<V, W, E = V, S = undefined, U = never> {
   state(): RunnerState {
     return {
       running: !!this.consumer && !this.shutdown.signal.aborted,
+      joined: this.memberId !== undefined,
       assigned: this.assignment,
       paused: this.sinkDown,
       committed: this.committedChunks,
+    };
+  }
+
+  /**
+   * Ready while running as a member of its group. An empty assignment is still ready: a group may
+   * have more members than partitions, and a member without any waits its turn.
+   */
+  readiness(): Readiness {
+    const { running, joined, assigned, paused } = this.state();
+    return {
+      ready: running && joined,
+      checks: {
+        running: { ok: running },
+        group: { ok: joined, detail: { group: this.groupId, member: this.memberId ?? null, assigned, paused } },
+      },
     };
   }
 
@@ -167,6 +187,7 @@ export class ProcessorRunner<V, W, E = V, S = undefined, U = never> {
   async stop(reason = 'stop requested'): Promise<void> {
     if (this.shutdown.signal.aborted) return this.done?.catch(() => undefined);
     this.log.info({ reason }, 'processor stopping');
+    this.memberId = undefined;
     this.shutdown.abort(new Error(reason));
     if (this.spec.longTask) this.generation.abort(new Error(reason));
     const graceTimer = setTimeout(
@@ -194,6 +215,7 @@ export class ProcessorRunner<V, W, E = V, S = undefined, U = never> {
     consumer.on(events.GROUP_JOIN, (event) => {
       this.rebalancing = false;
       this.heartbeatFailure = undefined;
+      this.memberId = event.payload.memberId;
       if (this.generation.signal.aborted) this.generation = new AbortController();
       this.assignment = Object.entries(event.payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions }));
       const owned = new Set(this.assignment.flatMap(({ topic, partitions }) => partitions.map((p) => `${topic}/${p}`)));
@@ -210,6 +232,8 @@ export class ProcessorRunner<V, W, E = V, S = undefined, U = never> {
     consumer.on(events.CRASH, (event) => {
       const error = event.payload.error;
       this.log.error({ err: error, restart: event.payload.restart }, 'consumer crashed');
+      // Out of the group until kafkajs restarts the consumer and it joins again (or for good).
+      this.memberId = undefined;
       if (!event.payload.restart) {
         this.failure ??= error;
         void this.stop('consumer crashed');

@@ -27,6 +27,7 @@ import type { Registry } from '../../kernel/metrics.ts';
 import type { ModelDecl } from '../../projects/declaration.ts';
 import { RegistryFollower } from '../../registry/follower.ts';
 import { runMain, type ServiceEnvironment } from '../../runtime/main.ts';
+import type { Readiness } from '../../runtime/ops.ts';
 import { ProcessorRunner, type RunnerOptions } from '../../runtime/runner.ts';
 import type { ForwardMessage, ProcessorContext, ProcessorSpec, StateStore } from '../../runtime/types.ts';
 import { CONTRACTS, type Prediction, SchemaCodec } from '../../schemas/index.ts';
@@ -192,6 +193,8 @@ export interface DriftProcessor {
   start(): Promise<void>;
   stop(reason?: string): Promise<void>;
   finished(): Promise<void>;
+  /** The runner's: a running member of its group (the registry was folded before it was built). */
+  readiness(): Readiness;
 }
 
 async function partitionsOf(kafka: Kafka, topic: string): Promise<number[]> {
@@ -271,6 +274,7 @@ export async function createDriftProcessor(
     start: () => runner.start(),
     stop: (reason) => runner.stop(reason),
     finished: () => runner.finished(),
+    readiness: () => runner.readiness(),
   };
 }
 

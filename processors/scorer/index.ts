@@ -20,6 +20,7 @@ import type { Logger } from '../../kernel/log.ts';
 import type { Registry } from '../../kernel/metrics.ts';
 import type { RegistryFollower } from '../../registry/follower.ts';
 import { type RunnableService, runMain, type ServiceEnvironment } from '../../runtime/main.ts';
+import type { Readiness } from '../../runtime/ops.ts';
 import { ProcessorRunner, type RunnerOptions } from '../../runtime/runner.ts';
 import type { ProcessorSpec } from '../../runtime/types.ts';
 import { CONTRACTS, type PredictionInput, type PredictionRequest, SchemaCodec } from '../../schemas/index.ts';
@@ -39,6 +40,8 @@ export interface Scorer {
   start(): Promise<void>;
   stop(reason?: string): Promise<void>;
   finished(): Promise<void>;
+  /** Ready when the runner is a group member, the registry log is folded and every production model is loaded. */
+  readiness(): Readiness;
 }
 
 export async function createScorer(
@@ -96,6 +99,21 @@ export async function createScorer(
     },
     stop: (reason) => runner.stop(reason),
     finished: () => runner.finished(),
+    readiness() {
+      const consuming = runner.readiness();
+      const models = host.status();
+      return {
+        ready: consuming.ready && follower.caughtUp && models.ready,
+        checks: {
+          ...consuming.checks,
+          registry: {
+            ok: follower.caughtUp,
+            detail: { position: String(follower.position), models: follower.state.models.size },
+          },
+          models: { ok: models.ready, detail: models.models },
+        },
+      };
+    },
   };
 }
 
@@ -116,6 +134,7 @@ export async function scorerService({ config, logger, metrics, args, project }: 
     start: () => scorer.start(),
     stop: (reason) => scorer.stop(reason),
     finished: () => scorer.finished().finally(() => online.close()),
+    readiness: () => scorer.readiness(),
   };
 }
 

@@ -325,6 +325,15 @@ export async function createRolloutController(
     },
     stop: (reason) => started.stop(reason),
     finished: () => started.finished(),
+    // A standby (no partition) is ready too: it takes over when the owner goes.
+    readiness: () => {
+      const own = started.readiness();
+      const registryOk = registry.follower.caughtUp;
+      return {
+        ready: own.ready && registryOk,
+        checks: { ...own.checks, registry: { ok: registryOk }, owner: { ok: true, detail: owns() } },
+      };
+    },
   };
 }
 

@@ -23,6 +23,8 @@ import {
 } from '../../../kernel/settings.ts';
 import { DRIFT_SETTINGS } from '../../../processors/drift/settings.ts';
 import { PROJECT_SETTINGS } from '../../../projects/settings.ts';
+import { OPS_SETTINGS } from '../../../runtime/ops.ts';
+import { ROLLOUT_SETTINGS } from '../../../serving/rollout/controller.ts';
 import { TRAINER_SETTINGS } from '../../../trainers/settings.ts';
 
 /** Every schema a component declares; a new component's schema belongs here too. */
@@ -31,8 +33,10 @@ const DECLARED: Record<string, SettingsSchema> = {
   serving: SERVING_SETTINGS,
   drift: DRIFT_SETTINGS,
   trainer: TRAINER_SETTINGS,
+  rollout: ROLLOUT_SETTINGS,
   cli: CLI_SETTINGS,
   project: PROJECT_SETTINGS,
+  ops: OPS_SETTINGS,
 };
 
 function refusal(fn: () => unknown): RheoError {

@@ -114,13 +114,34 @@ describe('a training run, broker-free', () => {
     expect(a.registry.log.length).toBe(events);
   }, 60_000);
 
-  it('compares a retrained version with production on the same test rows and starts a canary', async () => {
+  it('compares a retrained version with production on the same test rows and hands it to the rollout controller', async () => {
     const registry = new MemoryRegistry();
     const deps = await memoryDeps(history, registry);
     await runTraining(deps, spec, request());
     const second = await runTraining(deps, spec, { ...request({ seed: 6 }), runId: 'run-unit-2', baseVersion: '1.0.0' });
-    expect(second).toMatchObject({ version: '1.1.0', stage: 'STAGING' });
+    expect(second).toMatchObject({ version: '1.1.0', stage: second.gate.passed ? 'STAGING' : 'DEVELOPMENT' });
     expect(second.productionMetrics?.auc).toBeGreaterThan(0.6);
+    expect(second.gate.action).toBe(second.gate.passed ? 'rollout' : 'register');
+    if (second.gate.passed) {
+      // Staged only: the rollout controller takes it from here, so no route changes.
+      expect(registry.state.models.get(MODEL)?.traffic).toMatchObject({
+        production_version: '1.0.0',
+        canary: null,
+        shadow_versions: [],
+      });
+      const staged = registry.log.at(-1);
+      expect(staged).toMatchObject({ event_type: 'STAGE_CHANGED', model_version: '1.1.0' });
+      expect(staged?.reason).toMatch(/production 1\.0\.0/);
+    }
+    expect(registry.state.models.get(MODEL)?.versions.get('1.1.0')?.spec.lineage.parent_version).toBe('1.0.0');
+  }, 60_000);
+
+  it('starts a canary itself when the gate says canary (no rollout controller)', async () => {
+    const registry = new MemoryRegistry();
+    const deps = await memoryDeps(history, registry);
+    const canarySpec = { ...spec, gate: { ...spec.gate, action: 'canary' as const, canaryPercent: 10 } };
+    await runTraining(deps, canarySpec, request());
+    const second = await runTraining(deps, canarySpec, { ...request({ seed: 6 }), runId: 'run-unit-3', baseVersion: '1.0.0' });
     expect(second.gate.action).toBe(second.gate.passed ? 'canary' : 'register');
     if (second.gate.passed) {
       expect(registry.state.models.get(MODEL)?.traffic).toMatchObject({
@@ -131,7 +152,6 @@ describe('a training run, broker-free', () => {
       expect(traffic?.event_type).toBe('TRAFFIC_SET');
       expect(traffic?.reason).toMatch(/production 1\.0\.0/);
     }
-    expect(registry.state.models.get(MODEL)?.versions.get('1.1.0')?.spec.lineage.parent_version).toBe('1.0.0');
   }, 60_000);
 
   it('fails with TRAINING_DATA_INSUFFICIENT and a FAILED event when the window holds too few labels, registering nothing', async () => {

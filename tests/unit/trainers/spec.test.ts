@@ -66,6 +66,7 @@ describe('training specs', () => {
     expect(s.search.algorithms).toEqual(['logistic_regression']);
     expect(s.trials).toBe(2);
     expect(s.gate.action).toBe('register');
-    expect(applyOverrides(fraudDetector, { gateAction: 'promote' }).gate.action).toBe('canary');
+    expect(applyOverrides(fraudDetector, { gateAction: 'promote' }).gate.action).toBe('rollout');
+    expect(applyOverrides(fraudDetector, { gateAction: 'stage' }).gate.action).toBe('stage');
   });
 });
