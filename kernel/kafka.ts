@@ -34,8 +34,8 @@ export function kafkaClientConfig(settings: KafkaSettings, logger?: Logger, clie
       if (!logger) return;
       const { message, ...extra } = entry.log;
       const fields = { kafka: entry.namespace, ...extra };
-      if (entry.level <= logLevel.ERROR) logger.error(fields, message);
-      else if (entry.level === logLevel.WARN) logger.warn(fields, message);
+      if (entry.level <= logLevel.ERROR && !isTransientBrokerError(extra.error)) logger.error(fields, message);
+      else if (entry.level <= logLevel.WARN) logger.warn(fields, message);
       else logger.debug(fields, message);
     },
   };
@@ -50,6 +50,24 @@ export function kafkaClientConfig(settings: KafkaSettings, logger?: Logger, clie
     config.sasl = { mechanism, username, password } as KafkaConfig['sasl'];
   }
   return config;
+}
+
+/**
+ * Broker answers kafkajs logs at ERROR although it retries them itself and they pass on their own
+ * (a coordinator loading or moving, a rebalance, a leader election): logged as warnings, so an error
+ * line means something an operator should look at.
+ */
+const TRANSIENT_BROKER_ERRORS = [
+  'The coordinator is loading',
+  'The group coordinator is not available',
+  'This is not the correct coordinator',
+  'The group is rebalancing',
+  'There is no leader for this topic-partition',
+  'This server is not the leader for that topic-partition',
+];
+
+export function isTransientBrokerError(error: unknown): boolean {
+  return typeof error === 'string' && TRANSIENT_BROKER_ERRORS.some((text) => error.startsWith(text));
 }
 
 export function createKafka(settings: KafkaSettings, logger?: Logger, clientIdSuffix?: string): Kafka {
