@@ -14,8 +14,28 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Cli
     summary: 'start, stop and inspect the local stack (up|down|status|env)',
     load: async () => (await import('./commands/stack.ts')).stackCommand,
   },
+  up: {
+    summary: "start Rheo's services (gateway and every stream service) under a local supervisor, after the local stack",
+    load: async () => (await import('./commands/services.ts')).upCommand,
+  },
+  ps: {
+    summary: "Rheo's services under the supervisor: pid, state, uptime, restarts, lag, health",
+    load: async () => (await import('./commands/services.ts')).psCommand,
+  },
+  logs: {
+    summary: "print or follow (-f) the log of one of Rheo's services",
+    load: async () => (await import('./commands/services.ts')).logsCommand,
+  },
+  restart: {
+    summary: "restart one of Rheo's services under the supervisor",
+    load: async () => (await import('./commands/services.ts')).restartCommand,
+  },
+  down: {
+    summary: "stop Rheo's services and their supervisor, then the local stack",
+    load: async () => (await import('./commands/services.ts')).downCommand,
+  },
   topics: {
-    summary: 'list the topic catalogue and ensure it exists on the cluster (list|ensure)',
+    summary: 'list the topic catalogue, ensure it exists on the cluster, export it as Strimzi KafkaTopics (list|ensure|export)',
     load: async () => (await import('./commands/topics.ts')).topicsCommand,
   },
   schemas: {
@@ -39,7 +59,8 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Cli
     load: async () => (await import('./commands/models.ts')).modelsCommand,
   },
   run: {
-    summary: 'run one stream service (materializer|archiver|scorer|feedback-joiner|drift|trainer|rollout-controller) until SIGTERM',
+    summary:
+      'run one stream service (materializer|archiver|scorer|feedback-joiner|drift|trainer|rollout-controller) until SIGTERM',
     load: async () => (await import('./commands/run.ts')).runCommand,
   },
   gateway: {

@@ -26,6 +26,8 @@ export const DEMO_SERVICE_ENV: Record<string, string> = {
   RHEO_DRIFT_LATENESS_MS: '2000',
   RHEO_DRIFT_MODELS: JSON.stringify({ fraud_detector: { minSamples: 200, cooldownMs: 1_800_000 } }),
   RHEO_ROLLOUT_INTERVAL_MS: '2000',
+  // The gateway and scorer serve the demo's model (a stack used by other work may hold others).
+  RHEO_SERVE_MODELS: 'fraud_detector',
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -42,6 +42,9 @@ command -v unzip >/dev/null 2>&1 || missing="$missing unzip"
 command -v tar >/dev/null 2>&1 || missing="$missing tar"
 command -v java >/dev/null 2>&1 || missing="$missing openjdk-17-jdk-headless"
 command -v mvn >/dev/null 2>&1 || missing="$missing maven"
+# promtool (Debian's prometheus package) checks and unit-tests the alert rules in deploy/prometheus/rules;
+# the package's own service is kept from starting like the others (policy-rc.d below).
+command -v promtool >/dev/null 2>&1 || missing="$missing prometheus"
 
 if [ -n "$missing" ]; then
   if [ "$(id -u)" -eq 0 ]; then

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { CLI_SETTINGS } from '../../../cli/settings.ts';
+import { SERVICES_SETTINGS } from '../../../deploy/local/services/plan.ts';
 import { SERVING_SETTINGS } from '../../../gateway/settings.ts';
 import { kernelSettings, localPorts } from '../../../kernel/config.ts';
 import { RheoError } from '../../../kernel/errors.ts';
@@ -37,6 +38,7 @@ const DECLARED: Record<string, SettingsSchema> = {
   cli: CLI_SETTINGS,
   project: PROJECT_SETTINGS,
   ops: OPS_SETTINGS,
+  services: SERVICES_SETTINGS,
 };
 
 function refusal(fn: () => unknown): RheoError {

@@ -33,9 +33,9 @@ const fraudModel: ModelDecl = {
   labels: { from: 'predictions' },
   task: { type: 'binary', positiveLabel: 'fraud', negativeLabel: 'legit' },
   training: { lookbackDays: 30, maxRows: 200_000, minRows: 500, trials: 6 },
-  gate: { action: 'canary', firstVersion: 'promote', metric: 'auc', minimum: 0.65, maxRegression: 0.01 },
+  gate: { action: 'rollout', firstVersion: 'promote', metric: 'auc', minimum: 0.65, maxRegression: 0.02 },
   rollout: {
-    canary: { percent: 10, steps: [50, 100] },
+    canary: { percent: 20, steps: [50, 100] },
     promote: { metric: 'auc', maxRegression: 0.01, minLabels: 500 },
     rollback: { maxErrorRate: 0.02, maxLatencyP99Ms: 50 },
     requireApproval: false,
