@@ -1,7 +1,9 @@
 /**
  * One error mapping for the gateway: RheoErrors answer with their catalogue status and code;
  * Fastify's own failures (schema validation, body too large, bad JSON, wrong media type) become the
- * matching catalogue codes, so malformed input always gets a 4xx that says what is wrong. The Open
+ * matching catalogue codes, so malformed input always gets a 4xx that says what is wrong. Every /v1
+ * route answers `{ "error": { code, message, retriable, details? } }` (`ERROR_RESPONSE_SCHEMA`, which
+ * plugins with their own error handler, such as the feature store's, answer with too); the Open
  * Inference Protocol routes answer `{ "error": "<message>" }` as that protocol specifies.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -24,6 +26,24 @@ const BY_STATUS: Record<number, ErrorCode> = {
   429: 'RATE_LIMITED',
   504: 'DEADLINE_EXCEEDED',
 };
+
+/** The /v1 error body, as a response schema for the 4xx and 5xx of routes that declare their responses. */
+export const ERROR_RESPONSE_SCHEMA = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message', 'retriable'],
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        retriable: { type: 'boolean' },
+        details: { type: 'object', additionalProperties: true },
+      },
+    },
+  },
+} as const;
 
 export function toRheoError(error: unknown): RheoError {
   if (error instanceof RheoError) return error;

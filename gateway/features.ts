@@ -6,16 +6,17 @@
  *
  * The online store and the feature registry come in as plugin options (the gateway registers it
  * with its shared Redis store). Every route has a JSON schema; bad input answers 400, an unknown
- * group or feature 404/400, a store outage 503 — bodies are `{ code, message, retriable }` from the
- * error catalogue. Values are served with their event time and staleness, and `missing` lists the
+ * group or feature 404/400, a store outage 503 — bodies are the gateway's one /v1 error shape,
+ * `{ error: { code, message, retriable } }` from the error catalogue, also when the plugin is
+ * registered on its own. Values are served with their event time and staleness, and `missing` lists the
  * requested features without a value (entity unknown or expired, or the value is null).
  */
-import type { FastifyError, FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { FeatureGroupDecl, FeatureValue } from '../features/declaration.ts';
 import { getOnlineFeatures } from '../features/online/read.ts';
 import type { OnlineStore } from '../features/online/store.ts';
 import type { FeatureRegistry } from '../features/registry.ts';
-import { RheoError } from '../kernel/errors.ts';
+import { ERROR_RESPONSE_SCHEMA, sendError, toRheoError } from './errors.ts';
 
 export interface FeaturesRoutesOptions {
   online: OnlineStore;
@@ -50,25 +51,17 @@ const entityFeaturesSchema = {
   },
 } as const;
 
-const errorSchema = {
-  type: 'object',
-  required: ['code', 'message'],
-  properties: { code: { type: 'string' }, message: { type: 'string' }, retriable: { type: 'boolean' } },
-} as const;
+const errorSchema = ERROR_RESPONSE_SCHEMA;
 
 export const featuresRoutes: FastifyPluginAsync<FeaturesRoutesOptions> = async (app, options) => {
   const { online, registry } = options;
   const maxEntities = options.maxEntities ?? 1000;
   const now = options.now ?? Date.now;
 
-  app.setErrorHandler((error: FastifyError | RheoError, _request, reply) => {
-    if (error instanceof RheoError) return reply.status(error.status).send(error.toJSON());
-    if ((error as FastifyError).validation)
-      return reply.status(400).send({ code: 'BAD_REQUEST', message: error.message, retriable: false });
-    const status = (error as FastifyError).statusCode ?? 500;
-    if (status < 500) return reply.status(status).send({ code: 'BAD_REQUEST', message: error.message, retriable: false });
-    reply.log.error({ err: error }, 'feature read failed');
-    return reply.status(500).send({ code: 'PROCESSING_FAILED', message: 'internal error', retriable: false });
+  app.setErrorHandler((error, request, reply) => {
+    const rheo = toRheoError(error);
+    if (rheo.status >= 500) request.log.error({ err: error, url: request.url }, 'feature read failed');
+    return sendError(request, reply, rheo);
   });
 
   const read = async (group: FeatureGroupDecl, entityIds: readonly string[], features?: readonly string[]) => {

@@ -24,7 +24,7 @@ import {
 import { type QualityQuery, type QualityRow, readQuality } from '../monitoring/quality.ts';
 import { TABLES, VIEWS } from '../tables/catalogue.ts';
 import { responseObject } from '../tables/json-schema.ts';
-import { sendError, toRheoError } from './errors.ts';
+import { ERROR_RESPONSE_SCHEMA, sendError, toRheoError } from './errors.ts';
 
 export interface MonitoringStore {
   drift(q: Omit<DriftQuery, 'database'>): Promise<DriftWindowRow[]>;
@@ -53,16 +53,7 @@ const TIME = '^(\\d{1,15}|\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9}
 const NAME = '^[A-Za-z][A-Za-z0-9_.-]{0,127}$';
 
 const nullableNumber = { type: ['number', 'null'] } as const;
-const errorSchema = {
-  type: 'object',
-  properties: {
-    error: {
-      type: 'object',
-      required: ['code', 'message'],
-      properties: { code: { type: 'string' }, message: { type: 'string' }, retriable: { type: 'boolean' } },
-    },
-  },
-} as const;
+const errorSchema = ERROR_RESPONSE_SCHEMA;
 const params = { type: 'object', required: ['name'], properties: { name: { type: 'string', pattern: NAME } } } as const;
 const range = {
   from: { type: 'string', pattern: TIME, description: 'epoch ms or ISO 8601; default to − 24 h' },

@@ -1,18 +1,22 @@
 #!/bin/sh
 # Installs the tools we did not write that the interop tests (tests/integration/interop.test.ts) use:
 # kcat (Debian; moves raw bytes in and out of Kafka), fastavro (PyPI; an independent Avro
-# implementation) and scikit-learn with skl2onnx and onnx (PyPI; train a model elsewhere and convert
-# it to ONNX). The Python packages go into one venv under .cache/, at the pinned versions below.
+# implementation), scikit-learn with skl2onnx and onnx (PyPI; train a model elsewhere and convert
+# it to ONNX) and tritonclient[http] (PyPI; NVIDIA's Open Inference Protocol client, with the
+# geventhttpclient and python-rapidjson its http extra brings). The Python packages go into one venv
+# under .cache/, at the pinned versions below.
 # Idempotent and quiet when everything is there at those versions (checked without importing them);
 # never prompts. Prints nothing on stdout.
 set -eu
+# No pathname expansion: the package list is split into words unquoted, and `[http]` is a glob.
+set -f
 
 root=$(CDPATH= cd -- "$(dirname -- "$0")/../.." && pwd)
 venv="${RHEO_INTEROP_VENV:-$root/.cache/interop-venv}"
 # Pinned (all need Python >= 3.11, as fastavro 1.13 already did; installed as wheels, tried with
 # CPython 3.11 on x86_64 Linux). numpy is pinned too, as the one scikit-learn, skl2onnx and onnx
-# share; their other dependencies (scipy, protobuf, ...) follow from these.
-packages='fastavro==1.13.1 numpy==2.4.6 scikit-learn==1.9.1 skl2onnx==1.20.0 onnx==1.23.2'
+# share; their other dependencies (scipy, protobuf, geventhttpclient, ...) follow from these.
+packages='fastavro==1.13.1 numpy==2.4.6 scikit-learn==1.9.1 skl2onnx==1.20.0 onnx==1.23.2 tritonclient[http]==2.73.0'
 
 say() { printf 'interop-tools: %s\n' "$*" >&2; }
 
@@ -45,6 +49,7 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 def have(spec):
     name, wanted = spec.split("==")
+    name = name.split("[")[0]
     try:
         return version(name) == wanted
     except PackageNotFoundError:

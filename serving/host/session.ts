@@ -38,11 +38,12 @@ export class LoadedModel {
   readonly spec: ModelVersionRegistered;
   readonly layout: readonly OutputLayout[];
   readonly width: number;
+  /** The graph's one input, a float32 [batch, width] tensor (what OIP metadata lists). */
+  readonly inputName: string;
   readonly decision: DecisionRule | undefined;
   readonly loadedAt = Date.now();
   lastUsed = Date.now();
   readonly #session: ort.InferenceSession;
-  readonly #inputName: string;
   readonly #batcher: MicroBatcher;
   readonly #maxRows: number;
   #disposed = false;
@@ -61,7 +62,7 @@ export class LoadedModel {
     this.sha256 = spec.sha256;
     this.spec = spec;
     this.#session = session;
-    this.#inputName = inputName;
+    this.inputName = inputName;
     this.layout = layout;
     this.width = spec.inputs.length;
     const threshold = spec.params.decision_threshold;
@@ -146,7 +147,7 @@ export class LoadedModel {
   }
 
   async #runBatch(input: Float32Array, rows: number): Promise<{ outputs: Float32Array[]; widths: number[] }> {
-    const feeds = { [this.#inputName]: new ort.Tensor('float32', input, [rows, this.width]) };
+    const feeds = { [this.inputName]: new ort.Tensor('float32', input, [rows, this.width]) };
     let result: ort.InferenceSession.ReturnType;
     try {
       result = await this.#session.run(feeds);
@@ -169,7 +170,7 @@ export class LoadedModel {
   async #warmUp(): Promise<void> {
     // A few zero rows through the real path: allocates the arena and proves the outputs have the declared widths.
     const rows = 4;
-    const feeds = { [this.#inputName]: new ort.Tensor('float32', new Float32Array(rows * this.width), [rows, this.width]) };
+    const feeds = { [this.inputName]: new ort.Tensor('float32', new Float32Array(rows * this.width), [rows, this.width]) };
     let result: ort.InferenceSession.ReturnType;
     try {
       result = await this.#session.run(feeds);

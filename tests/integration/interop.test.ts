@@ -9,7 +9,10 @@
  * skl2onnx converts it (tests/support/sklearn_fraud_model.py); `rheo models register --project`
  * registers it against a project declaring the fraud model (the inputs and the scoring output come
  * from the declaration), and the gateway's Open Inference Protocol and /v1/predict routes score it
- * as scikit-learn's own predict_proba does, within 1e-6.
+ * as scikit-learn's own predict_proba does, within 1e-6. NVIDIA's tritonclient (PyPI; the Open
+ * Inference Protocol client most users have) then talks to that gateway as it comes
+ * (tests/support/tritonclient_infer.py): health and readiness without a key, metadata, and infer
+ * with binary tensor data (its default) and with JSON tensors, scoring as /v1/predict does within 1e-6.
  *
  * The tools are installed by deploy/local/interop-tools.sh (run here first: quiet and quick when they
  * are there at its pinned versions); the tests skip, saying why, only when that script cannot
@@ -36,7 +39,7 @@ import { allContracts, type Contract } from '../../schemas/contracts.ts';
 import { FIXTURES } from '../../schemas/fixtures.ts';
 import { ensureTopics } from '../../topics/admin.ts';
 import { fraudProjectAs, uniqueModelName } from '../support/models.ts';
-import { post, startTestGateway, type TestGateway } from '../support/serving.ts';
+import { PREDICT_KEY, post, promote, startTestGateway, type TestGateway } from '../support/serving.ts';
 import { testTopic, uniqueName } from '../support/topics.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -45,26 +48,29 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const VENV_PYTHON = join(process.env.RHEO_INTEROP_VENV ?? join(ROOT, '.cache/interop-venv'), 'bin/python');
 const FASTAVRO = join(ROOT, 'tests/support/fastavro_confluent.py');
 const SKLEARN_MODEL = join(ROOT, 'tests/support/sklearn_fraud_model.py');
+const TRITONCLIENT = join(ROOT, 'tests/support/tritonclient_infer.py');
 const config = loadConfig();
 const broker = config.kafka.brokers[0] as string;
 
-/** What is missing of the Avro tools (kcat, fastavro) and of the scikit-learn ones (numpy, scikit-learn, skl2onnx, onnx). */
-async function toolsMissing(): Promise<{ avro: string[]; sklearn: string[] }> {
+/** What is missing of the Avro tools (kcat, fastavro), the scikit-learn ones (numpy, scikit-learn, skl2onnx, onnx) and tritonclient. */
+async function toolsMissing(): Promise<{ avro: string[]; sklearn: string[]; triton: string[] }> {
   const avro: string[] = [];
   const sklearn: string[] = [];
+  const triton: string[] = [];
   await exec('kcat', ['-V']).catch(() => avro.push('kcat'));
   await exec(VENV_PYTHON, ['-c', 'import fastavro']).catch(() => avro.push(`fastavro in ${VENV_PYTHON}`));
   await exec(VENV_PYTHON, ['-c', 'import numpy, sklearn, skl2onnx, onnx']).catch(() =>
     sklearn.push(`numpy, scikit-learn, skl2onnx and onnx in ${VENV_PYTHON}`),
   );
-  return { avro, sklearn };
+  await exec(VENV_PYTHON, ['-c', 'import tritonclient.http']).catch(() => triton.push(`tritonclient[http] in ${VENV_PYTHON}`));
+  return { avro, sklearn, triton };
 }
 
 /**
  * Runs the project's own script (it installs what is missing or not at its pinned versions, and is
  * quick when all is there); returns, per set of tools, why they are unusable when they are.
  */
-async function ensureTools(): Promise<{ avro?: string; sklearn?: string }> {
+async function ensureTools(): Promise<{ avro?: string; sklearn?: string; triton?: string }> {
   let failed: string | undefined;
   try {
     await exec('sh', [join(ROOT, 'deploy/local/interop-tools.sh')], { timeout: 600_000 });
@@ -75,16 +81,19 @@ async function ensureTools(): Promise<{ avro?: string; sklearn?: string }> {
   const missing = await toolsMissing();
   const why = (list: string[]) =>
     list.length === 0 ? undefined : (failed ?? `still missing after deploy/local/interop-tools.sh: ${list.join(', ')}`);
-  if (failed && missing.avro.length === 0 && missing.sklearn.length === 0) console.warn(`interop tests: ${failed}`);
+  if (failed && missing.avro.length === 0 && missing.sklearn.length === 0 && missing.triton.length === 0)
+    console.warn(`interop tests: ${failed}`);
   return {
     ...(why(missing.avro) ? { avro: why(missing.avro) } : {}),
     ...(why(missing.sklearn) ? { sklearn: why(missing.sklearn) } : {}),
+    ...(why(missing.triton) ? { triton: why(missing.triton) } : {}),
   };
 }
 
 const unavailable = await ensureTools();
 if (unavailable.avro) console.warn(`interop tests with kcat and fastavro skipped: ${unavailable.avro}`);
 if (unavailable.sklearn) console.warn(`interop test with scikit-learn skipped: ${unavailable.sklearn}`);
+if (unavailable.triton) console.warn(`interop test with tritonclient skipped: ${unavailable.triton}`);
 
 /** JSON-normalised copy, so values from Python and from avsc compare on content alone. */
 function plain(value: unknown): unknown {
@@ -227,6 +236,8 @@ describe.skipIf(Boolean(unavailable.sklearn))('a model trained elsewhere: scikit
   let dir: string;
   let client: RegistryClient;
   let gateway: TestGateway | undefined;
+  /** Left by the first test for the tritonclient one: the registered model and what scikit-learn answered. */
+  let registered: { model: string; rows: number[][]; probabilities: number[]; inputs: string[] } | undefined;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'rheo-sklearn-'));
@@ -300,8 +311,11 @@ describe.skipIf(Boolean(unavailable.sklearn))('a model trained elsewhere: scikit
       inputs: [{ name: 'features', shape: [expected.rows.length, width], datatype: 'FP32', data: expected.rows.flat() }],
     });
     expect(oip.status, JSON.stringify(oip.body)).toBe(200);
-    const outputs = oip.body.outputs as Array<{ name: string; data: number[] }>;
-    const positive = outputs.find((o) => o.name === 'probabilities_1')?.data ?? [];
+    // The output as the graph gives it: [n, 2], row-major; the positive class is column 1.
+    const outputs = oip.body.outputs as Array<{ name: string; shape: number[]; data: number[] }>;
+    const matrix = outputs.find((o) => o.name === 'probabilities');
+    expect(matrix?.shape).toEqual([expected.rows.length, 2]);
+    const positive = (matrix?.data ?? []).filter((_, k) => k % 2 === 1);
     expect(positive).toHaveLength(expected.probabilities.length);
     for (const [i, p] of expected.probabilities.entries()) expect(Math.abs((positive[i] as number) - p)).toBeLessThan(1e-6);
     expect(oip.body.parameters).toMatchObject({ versions: expected.rows.map(() => '1.0.0') });
@@ -318,5 +332,79 @@ describe.skipIf(Boolean(unavailable.sklearn))('a model trained elsewhere: scikit
       expect(Math.abs((p.score as number) - sklearn)).toBeLessThan(1e-6);
       expect(p.label).toBe(sklearn >= 0.5 ? 'fraud' : 'legit');
     }
+    registered = { model, rows: expected.rows, probabilities: expected.probabilities, inputs: inputs.map((i) => i.name) };
   });
+
+  it.skipIf(Boolean(unavailable.triton))(
+    'tritonclient (PyPI) infers with binary tensor data and with JSON, as /v1/predict scores, and sees health and metadata',
+    async () => {
+      if (!registered || !gateway) throw new Error('needs the registration of the test above');
+      const { model, rows, inputs } = registered;
+      const g = gateway;
+      // In production, so that readiness and unpinned requests have a table to answer from.
+      await promote(client, model, '1.0.0');
+      await waitFor('production served', () => g.services.host.table(model)?.policy.production_version === '1.0.0', {
+        timeoutMs: 30_000,
+      });
+      const entityIds = rows.map((_, r) => `card-${r}`);
+      const rowsFile = join(dir, 'tritonclient-rows.json');
+      writeFileSync(rowsFile, JSON.stringify({ rows, entity_ids: entityIds }));
+      const { stdout } = await exec(
+        VENV_PYTHON,
+        [
+          TRITONCLIENT,
+          '--url',
+          g.url.replace(/^http:\/\//, ''),
+          '--model',
+          model,
+          '--version',
+          '1.0.0',
+          '--api-key',
+          PREDICT_KEY,
+          '--rows',
+          rowsFile,
+        ],
+        { timeout: 120_000 },
+      );
+      const seen = JSON.parse(stdout) as {
+        live: boolean;
+        ready: boolean;
+        model_ready: boolean;
+        version_ready: boolean;
+        metadata: { inputs: Array<{ name: string; datatype: string; shape: number[] }>; outputs: unknown[]; parameters: unknown };
+        modes: Record<'binary' | 'binary_named' | 'json', { binary: boolean; versions: string[]; probabilities: number[][] }>;
+        refused: { status: string; message: string } | null;
+      };
+      expect(seen).toMatchObject({ live: true, ready: true, model_ready: true, version_ready: true });
+      expect(seen.metadata.inputs).toEqual([{ name: 'features', datatype: 'FP32', shape: [-1, inputs.length] }]);
+      expect(seen.metadata.outputs).toEqual([{ name: 'probabilities', datatype: 'FP32', shape: [-1, 2] }]);
+      expect(seen.metadata.parameters).toMatchObject({ features: inputs, production_version: '1.0.0' });
+      expect(seen.refused?.status).toBe('400');
+      expect(seen.refused?.message).toContain('unknown inputs nope');
+
+      // The same rows through /v1/predict: tritonclient's scores are its scores, in every mode.
+      const predicted = await post(g.url, '/v1/predict', {
+        model,
+        instances: rows.map((row, r) => ({
+          entity_id: entityIds[r],
+          inputs: Object.fromEntries(inputs.map((name, c) => [name, row[c] as number])),
+        })),
+      });
+      expect(predicted.status, JSON.stringify(predicted.body)).toBe(200);
+      const scores = (predicted.body.predictions ?? []).map((p) => p.score as number);
+      expect(scores).toHaveLength(rows.length);
+      expect(seen.modes.binary.binary).toBe(true);
+      expect(seen.modes.binary_named.binary).toBe(true);
+      expect(seen.modes.json.binary).toBe(false);
+      for (const [mode, answer] of Object.entries(seen.modes)) {
+        expect(answer.versions, mode).toEqual(rows.map(() => '1.0.0'));
+        expect(answer.probabilities, mode).toHaveLength(rows.length);
+        for (const [r, pair] of answer.probabilities.entries()) {
+          expect(pair, `${mode} row ${r}`).toHaveLength(2);
+          expect(Math.abs((pair[1] as number) - (scores[r] as number)), `${mode} row ${r}`).toBeLessThan(1e-6);
+          expect(Math.abs((pair[1] as number) - (registered.probabilities[r] as number)), `${mode} row ${r}`).toBeLessThan(1e-6);
+        }
+      }
+    },
+  );
 });

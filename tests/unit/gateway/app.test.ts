@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryOnlineStore } from '../../../features/online/memory.ts';
+import { FeatureRegistry } from '../../../features/registry.ts';
+import { featuresRoutes } from '../../../gateway/features.ts';
 import { buildGatewayApp } from '../../../gateway/server.ts';
 import { loadServingSettings } from '../../../gateway/settings.ts';
 import type { GatewayServices } from '../../../gateway/types.ts';
@@ -17,6 +20,7 @@ import { FileArtifactStore } from '../../../serving/artifacts/fs.ts';
 import { ArtifactResolver } from '../../../serving/artifacts/store.ts';
 import { ModelHost } from '../../../serving/host/host.ts';
 import type { FeatureLookup } from '../../../serving/scoring.ts';
+import { testGroup } from '../../support/feature-groups.ts';
 import { FRAUD_FEATURES, fraudModelBytes } from '../../support/models.ts';
 import { fraudScore } from '../../support/serving.ts';
 
@@ -57,7 +61,12 @@ beforeAll(async () => {
     metrics,
     readiness: () => ({ ready: host.status().ready, checks: {} }),
   };
-  app = await buildGatewayApp(services);
+  const group = testGroup('gw');
+  const online = new MemoryOnlineStore();
+  await online.ensure(group);
+  app = await buildGatewayApp(services, {
+    plugins: [async (a) => void (await a.register(featuresRoutes, { online, registry: new FeatureRegistry([group]) }))],
+  });
   // Registered through the HTTP management API, like an operator would.
   for (const [version, bias] of [
     ['1.0.0', -2],
@@ -257,12 +266,13 @@ describe('Open Inference Protocol v2', () => {
     expect(meta.json()).toMatchObject({
       name: 'fraud',
       platform: 'onnxruntime_onnx',
-      inputs: FRAUD_FEATURES.map((name) => ({ name, datatype: 'FP32', shape: [-1] })),
+      inputs: [{ datatype: 'FP32', shape: [-1, 4] }],
+      outputs: [{ name: 'probability', datatype: 'FP32', shape: [-1] }],
+      parameters: { features: [...FRAUD_FEATURES] },
     });
-    expect((await app.inject({ method: 'GET', url: '/v2/models/fraud/ready', headers: PREDICT })).statusCode).toBe(200);
-    expect((await app.inject({ method: 'GET', url: '/v2/models/fraud/versions/9.9.9/ready', headers: PREDICT })).statusCode).toBe(
-      400,
-    );
+    // Readiness is public, like /readyz: a probe needs no key.
+    expect((await app.inject({ method: 'GET', url: '/v2/models/fraud/ready' })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/v2/models/fraud/versions/9.9.9/ready' })).statusCode).toBe(404);
     const matrix = await app.inject({
       method: 'POST',
       url: '/v2/models/fraud/infer',
@@ -309,6 +319,32 @@ describe('Open Inference Protocol v2', () => {
     });
     expect(bad.statusCode).toBe(400);
     expect(typeof bad.json().error).toBe('string');
+  });
+});
+
+describe('one error shape across /v1', () => {
+  it('answers { error: { code, message, retriable } } from predict, models and features alike', async () => {
+    const answers = await Promise.all([
+      predict({ model: 'fraud' }),
+      app.inject({ method: 'GET', url: '/v1/models/nope', headers: PREDICT }),
+      app.inject({ method: 'GET', url: '/v1/features/no_such_group/card-1', headers: PREDICT }),
+      app.inject({ method: 'POST', url: '/v1/features/no_such_group', headers: PREDICT, payload: { entity_ids: [] } }),
+      app.inject({ method: 'GET', url: '/v1/nothing-here', headers: PREDICT }),
+    ]);
+    expect(answers.map((a) => a.statusCode)).toEqual([400, 404, 404, 400, 404]);
+    for (const answer of answers) {
+      expect(Object.keys(answer.json())).toEqual(['error']);
+      expect(answer.json().error).toEqual({
+        code: expect.any(String),
+        message: expect.any(String),
+        retriable: false,
+        ...(answer.json().error.details ? { details: expect.any(Object) } : {}),
+      });
+    }
+    // /v2 keeps the protocol's own shape.
+    expect((await app.inject({ method: 'GET', url: '/v2/models/nope', headers: PREDICT })).json()).toEqual({
+      error: 'model nope is not registered',
+    });
   });
 });
 

@@ -59,13 +59,13 @@ describe('GET /v1/features/:group/:entity', () => {
   it('answers 404 for an unknown group and 400 for bad names or unknown features', async () => {
     const noGroup = await app.inject({ method: 'GET', url: '/v1/features/no_such_group/card-1' });
     expect(noGroup.statusCode).toBe(404);
-    expect(noGroup.json()).toMatchObject({ code: 'NOT_FOUND', retriable: false });
+    expect(noGroup.json()).toMatchObject({ error: { code: 'NOT_FOUND', retriable: false } });
     const badName = await app.inject({ method: 'GET', url: "/v1/features/Bad'Group/card-1" });
     expect(badName.statusCode).toBe(400);
-    expect(badName.json().code).toBe('BAD_REQUEST');
+    expect(badName.json().error.code).toBe('BAD_REQUEST');
     const badFeature = await app.inject({ method: 'GET', url: `/v1/features/${group.name}/card-1?features=nope` });
     expect(badFeature.statusCode).toBe(400);
-    expect(badFeature.json().message).toContain('nope');
+    expect(badFeature.json().error.message).toContain('nope');
     const badQuery = await app.inject({ method: 'GET', url: `/v1/features/${group.name}/card-1?features=a;b` });
     expect(badQuery.statusCode).toBe(400);
   });
@@ -98,7 +98,7 @@ describe('POST /v1/features/:group', () => {
     for (const payload of cases) {
       const response = await app.inject({ method: 'POST', url: `/v1/features/${group.name}`, payload: payload as object });
       expect(response.statusCode, JSON.stringify(payload)).toBe(400);
-      expect(response.json().code).toBe('BAD_REQUEST');
+      expect(response.json().error.code).toBe('BAD_REQUEST');
     }
     const notJson = await app.inject({
       method: 'POST',
@@ -119,7 +119,9 @@ describe('POST /v1/features/:group', () => {
     await local.register(featuresRoutes, { online: down, registry });
     const response = await local.inject({ method: 'POST', url: `/v1/features/${group.name}`, payload: { entity_ids: ['a'] } });
     expect(response.statusCode).toBe(503);
-    expect(response.json()).toMatchObject({ code: 'SINK_UNAVAILABLE', retriable: true });
+    expect(response.json()).toEqual({
+      error: { code: 'SINK_UNAVAILABLE', message: 'Redis failed reading features: connection refused', retriable: true },
+    });
     await local.close();
   });
 });
