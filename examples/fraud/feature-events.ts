@@ -25,6 +25,8 @@ export interface FeatureEventOptions {
   chargebackDelayMs?: number;
   /** Emit merchant_risk every n-th transaction of a merchant; default 5. */
   merchantEvery?: number;
+  /** Also emit it on a merchant's first transaction, so a new merchant has features before it is scored (live traffic). */
+  merchantOnFirst?: boolean;
 }
 
 /** A UUID-shaped id derived from a name (stable across runs). */
@@ -46,6 +48,7 @@ export class FeatureJob {
   readonly #delay: number;
   readonly #chargebackDelay: number;
   readonly #every: number;
+  readonly #onFirst: boolean;
   readonly #cards = new Map<string, Array<{ time: number; amount: number }>>();
   readonly #merchants = new Map<string, { seen: number; history: Array<{ time: number; fraud: boolean }> }>();
 
@@ -53,6 +56,7 @@ export class FeatureJob {
     this.#delay = options.computeDelayMs ?? 20;
     this.#chargebackDelay = options.chargebackDelayMs ?? HOUR;
     this.#every = options.merchantEvery ?? 5;
+    this.#onFirst = options.merchantOnFirst ?? false;
   }
 
   /** The feature events a transaction causes: its card's, and every n-th time its merchant's. */
@@ -84,7 +88,7 @@ export class FeatureJob {
     while (merchant.history.length > 0 && (merchant.history[0] as { time: number }).time <= t - 30 * DAY)
       merchant.history.shift();
     this.#merchants.set(tx.merchantId, merchant);
-    if (merchant.seen % this.#every === 0) {
+    if (merchant.seen % this.#every === 0 || (this.#onFirst && merchant.seen === 1)) {
       const reported = merchant.history.filter((h) => h.fraud && h.time + this.#chargebackDelay <= t).length;
       out.push({
         group: 'merchant_risk',

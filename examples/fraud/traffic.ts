@@ -96,7 +96,7 @@ export class FraudTraffic {
     this.#merchants = parts.merchants;
     this.#requests = parts.requests;
     this.#feedback = parts.feedback;
-    this.#features = new FeatureJob({ chargebackDelayMs: options.labelDelayMs });
+    this.#features = new FeatureJob({ chargebackDelayMs: options.labelDelayMs, merchantOnFirst: true });
     this.#payments = transactions({ seed: options.seed, meanGapMs: 1 });
     this.#random = rng(options.seed + 1);
   }
@@ -224,7 +224,7 @@ export class FraudTraffic {
         body: JSON.stringify({
           model: this.#options.model,
           entity_id: t.cardId,
-          entities: { merchant: t.merchantId },
+          entities: { card: t.cardId, merchant: t.merchantId },
           inputs: { amount: t.amount, hour_of_day: t.hourOfDay, distance_from_home_km: t.distanceFromHomeKm },
           request_time: t.eventTime,
         }),

@@ -30,7 +30,7 @@ import type { ModelHost } from '../../serving/host/host.ts';
 import type { FeatureLookup } from '../../serving/scoring.ts';
 import { TOPICS } from '../../topics/catalogue.ts';
 import { kafkaPredictionSink } from './sink.ts';
-import { type ScoredRequest, scoreRequests, scorerTransform } from './transform.ts';
+import { type RequestEntities, type ScoredRequest, scoreRequests, scorerTransform } from './transform.ts';
 
 export interface Scorer {
   runner: ProcessorRunner<PredictionRequest, PredictionInput, ScoredRequest>;
@@ -47,7 +47,7 @@ export interface Scorer {
 export async function createScorer(
   config: RheoConfig,
   settings: ServingSettings,
-  deps: { logger: Logger; metrics: Registry; features?: FeatureLookup },
+  deps: { logger: Logger; metrics: Registry; features?: FeatureLookup; entities?: RequestEntities },
   options: Partial<RunnerOptions> = {},
 ): Promise<Scorer> {
   const { logger, metrics } = deps;
@@ -71,7 +71,7 @@ export async function createScorer(
     async decode(raw) {
       return (await codec.decode<PredictionRequest>(raw.value ?? new Uint8Array(), { reader })).value;
     },
-    supply: () => ({ enrich: scoreRequests(scoring), transform: scorerTransform }),
+    supply: () => ({ enrich: scoreRequests(scoring, undefined, deps.entities), transform: scorerTransform }),
     sink,
     close: async () => {
       await follower.stop();
@@ -119,12 +119,16 @@ export async function createScorer(
 
 /** The scorer as a service: online features from Redis, resolved against the project's groups. */
 export async function scorerService({ config, logger, metrics, args, project }: ServiceEnvironment): Promise<RunnableService> {
-  const { features } = await project();
+  const { features, project: decl } = await project();
+  // Other entities' ids come from the request inputs the project names (entityKeys).
+  const entities: RequestEntities = new Map(
+    decl.models.filter((m) => m.entityKeys).map((m) => [m.name, { entity: m.entity, keys: m.entityKeys ?? {} }] as const),
+  );
   const online = new RedisOnlineStore(createRedis(config, { lazyConnect: true }), { ownsClient: true });
   const scorer = await createScorer(
     config,
     loadServingSettings(config),
-    { logger, metrics, features: onlineFeatureLookup(online, features) },
+    { logger, metrics, features: onlineFeatureLookup(online, features), entities },
     args,
   ).catch(async (error: unknown) => {
     await online.close();

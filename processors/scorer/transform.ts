@@ -19,7 +19,32 @@ import { deterministicIds, type Instance, type ScoringSources, scoreMany } from 
 /** A request's scoring outcome: its predictions (served first, then shadows), or why it failed. */
 export type ScoredRequest = { ok: true; predictions: PredictionInput[] } | { ok: false; code: ErrorCode; reason: string };
 
-export function scoreRequests(scoring: ScoringSources, now: () => number = performance.now.bind(performance)) {
+/**
+ * How a model's requests name the ids of other entities: the model's own entity, and for each other
+ * entity the request input holding its id (the project's `entityKeys`, e.g. merchant ← `merchant_id`).
+ */
+export type RequestEntities = ReadonlyMap<string, { entity: string; keys: Readonly<Record<string, string>> }>;
+
+/** The entity ids of one request: its own entity's, and each other entity's from its input (when it is a string). */
+export function requestEntities(
+  request: Pick<PredictionRequest, 'model_name' | 'entity_id' | 'inputs'>,
+  entities: RequestEntities | undefined,
+): Record<string, string> | undefined {
+  const declared = entities?.get(request.model_name);
+  if (!declared) return undefined;
+  const out: Record<string, string> = { [declared.entity]: request.entity_id };
+  for (const [entity, input] of Object.entries(declared.keys)) {
+    const id = request.inputs[input];
+    if (typeof id === 'string' && id.length > 0) out[entity] = id;
+  }
+  return out;
+}
+
+export function scoreRequests(
+  scoring: ScoringSources,
+  now: () => number = performance.now.bind(performance),
+  entities?: RequestEntities,
+) {
   return async (records: ReadonlyArray<SourceRecord<PredictionRequest>>): Promise<EnrichResult<ScoredRequest>> => {
     const receivedAt = now();
     const groups = new Map<string, Array<SourceRecord<PredictionRequest>>>();
@@ -35,6 +60,7 @@ export function scoreRequests(scoring: ScoringSources, now: () => number = perfo
         const first = (group[0] as SourceRecord<PredictionRequest>).value;
         const instances: Instance[] = group.map((r) => ({
           entityId: r.value.entity_id,
+          ...optionalEntities(requestEntities(r.value, entities)),
           inputs: r.value.inputs,
           requestTime: r.value.event_time,
           eventTime: r.timestamp,
@@ -72,6 +98,10 @@ export function scoreRequests(scoring: ScoringSources, now: () => number = perfo
       rejected: [],
     };
   };
+}
+
+function optionalEntities(entities: Record<string, string> | undefined): { entities?: Record<string, string> } {
+  return entities ? { entities } : {};
 }
 
 export function scorerTransform(records: ReadonlyArray<SourceRecord<ScoredRequest>>): TransformResult<PredictionInput> {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../../kernel/log.ts';
 import { createRegistry } from '../../../../kernel/metrics.ts';
-import { type ScoredRequest, scoreRequests, scorerTransform } from '../../../../processors/scorer/transform.ts';
+import { requestEntities, type ScoredRequest, scoreRequests, scorerTransform } from '../../../../processors/scorer/transform.ts';
 import { MemoryRegistry } from '../../../../registry/memory.ts';
 import { MemorySink, ProcessorTestDriver } from '../../../../runtime/driver.ts';
 import type { ProcessorSpec } from '../../../../runtime/types.ts';
@@ -186,5 +186,23 @@ describe('streaming scorer transform (pure)', () => {
     const parts = [scorerTransform(records.slice(0, 2)), scorerTransform(records.slice(2))];
     expect(parts.flatMap((p) => p.writes)).toEqual(whole.writes);
     expect(parts.flatMap((p) => p.rejected)).toEqual(whole.rejected);
+  });
+});
+
+describe('requestEntities', () => {
+  const entities = new Map([['fraud_detector', { entity: 'card', keys: { merchant: 'merchant_id' } }]]);
+  it("names the model's entity and each other entity from the input the project declares", () => {
+    expect(
+      requestEntities(
+        { model_name: 'fraud_detector', entity_id: 'card-1', inputs: { merchant_id: 'merchant-7', amount: 3 } },
+        entities,
+      ),
+    ).toEqual({ card: 'card-1', merchant: 'merchant-7' });
+  });
+  it('leaves out an id the request does not carry, and declares nothing for other models', () => {
+    expect(requestEntities({ model_name: 'fraud_detector', entity_id: 'card-1', inputs: { merchant_id: 4 } }, entities)).toEqual({
+      card: 'card-1',
+    });
+    expect(requestEntities({ model_name: 'other', entity_id: 'x', inputs: {} }, entities)).toBeUndefined();
   });
 });
