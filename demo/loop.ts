@@ -364,7 +364,7 @@ export async function runLoop(io: CliIO, ctx: { config: RheoConfig; logger: Logg
 
     step(
       5,
-      `Live traffic: ${options.ratePerS} payments/s (${Math.round(options.gatewayShare * 100)}% through the gateway, the rest through the streaming scorer), labels ${options.labelDelayMs / 1000} s later`,
+      `Live traffic: ${options.ratePerS} payments/s (${Math.round(options.gatewayShare * 100)}% through the gateway, the rest through the streaming scorer), labels ${options.labelDelayMs / 1000} s later; the world has moved on since the history: amounts × ${options.inflation}, all of them now`,
     );
     traffic = await FraudTraffic.connect(config, logger, {
       model,
@@ -375,21 +375,22 @@ export async function runLoop(io: CliIO, ctx: { config: RheoConfig; logger: Logg
       apiKey: options.apiKey,
       labelDelayMs: options.labelDelayMs,
     });
+    // Live payments differ from the history by more than the amounts (they all happen in this hour, on
+    // new cards): drift sees it in the first full window, the inflation makes it unmistakable.
+    traffic.shift(options.inflation);
     traffic.start();
     const liveFrom = Date.now();
+    mark('shift');
     const quality = await waitForQuality(clickhouse, config.clickhouse.database, model, v1, liveFrom, 200, timeout);
     mark('v1_live_quality');
     say(
-      `live quality of ${v1}: AUC ${quality.auc?.toFixed(3) ?? '-'} on ${quality.labeled} labeled of ${quality.predictions} predictions (${JSON.stringify(traffic.stats)})`,
+      `live quality of ${v1}: AUC ${quality.auc?.toFixed(3) ?? '-'} on ${quality.labeled} labeled of ${quality.predictions} predictions (${traffic.stats.payments} payments, ${traffic.stats.labels} labels so far)`,
     );
 
-    step(6, `The world shifts: amounts × ${options.inflation}`);
-    const shiftAt = Date.now();
-    traffic.shift(options.inflation);
-    mark('shift');
+    step(6, 'Drift: windowed PSI per feature and for the score against v1’s training baseline');
     const driftRequest = await watcher.waitFor(
       'a drift retraining request',
-      (s) => (s.topic === 'request' && s.event.reason === 'DRIFT' && s.event.event_time >= shiftAt ? s.event : undefined),
+      (s) => (s.topic === 'request' && s.event.reason === 'DRIFT' && s.event.event_time >= liveFrom ? s.event : undefined),
       timeout,
     );
     mark('drift_request');

@@ -53,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
     {
       project: FRAUD_PROJECT_DIR,
       model: 'fraud_detector',
-      historyPayments: 6_000,
+      historyPayments: 10_000,
       ratePerS: flags.rate ?? 30,
       gatewayShare: 0.1,
       labelDelayMs: 3_000,

@@ -65,7 +65,7 @@ export function scoreRequests(
           requestTime: r.value.event_time,
           eventTime: r.timestamp,
           requestId: r.value.event_id,
-          ids: deterministicIds(r.value.event_id),
+          ids: requestIds(r.value.event_id),
         }));
         try {
           const result = await scoreMany(scoring, instances, {
@@ -98,6 +98,16 @@ export function scoreRequests(
       rejected: [],
     };
   };
+}
+
+/**
+ * A streamed request's prediction id is the request's own id: the producer knows it, so its labels can
+ * name the prediction (Feedback.prediction_id) without reading the predictions back. Event ids stay
+ * derived per variant and version, so a redelivered request yields the same events.
+ */
+function requestIds(requestId: string) {
+  const derived = deterministicIds(requestId);
+  return (variant: Parameters<typeof derived>[0], version: string) => ({ ...derived(variant, version), predictionId: requestId });
 }
 
 function optionalEntities(entities: Record<string, string> | undefined): { entities?: Record<string, string> } {
