@@ -10,6 +10,7 @@ import { PROJECT_ROOT } from '../../deploy/local/layout.ts';
 import { stackDown, stackStatus } from '../../deploy/local/stack.ts';
 import { defineArgs } from '../../kernel/args.ts';
 import { type CliIO, defineCommand } from '../command.ts';
+import { downCommand } from './services.ts';
 import { stackCommand } from './stack.ts';
 
 const bin = (name: string) => join(PROJECT_ROOT, 'node_modules', '.bin', name);
@@ -69,6 +70,11 @@ export const testCommand = defineCommand({
         const code = await stackCommand.run(['up'], io);
         if (code !== 0) return fail(io, 'the local stack did not come up');
         startedStack = true;
+      } else {
+        // A platform left running (`npm run demo` leaves one) holds the services' ports and groups the
+        // suites start themselves: stop its services, keep the stack.
+        const down = await downCommand.run(['--keep-stack'], { out: () => undefined, err: (line) => io.err(line) });
+        if (down !== 0) return fail(io, 'the Rheo services left running could not be stopped (`npx rheo down --keep-stack`)');
       }
     }
     const results = join(PROJECT_ROOT, '.stack', 'test-results.json');

@@ -138,7 +138,8 @@ export default defineProject({
     // The platform ran as services, and down leaves none behind.
     let ps = '';
     expect(await rheo(['ps', '--json'], { out: (t) => (ps += t), err: () => undefined })).toBe(0);
-    const members = JSON.parse(ps) as Array<{ service: string; pid: number | null }>;
+    const { members } = JSON.parse(ps) as { members: Array<{ service: string; pid: number | null; health: string }> };
+    expect(members.every((m) => m.health === 'ready')).toBe(true);
     expect(new Set(members.map((m) => m.service))).toEqual(
       new Set(['gateway', 'materializer', 'archiver', 'scorer', 'feedback-joiner', 'drift', 'trainer', 'rollout-controller']),
     );
