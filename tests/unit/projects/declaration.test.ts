@@ -94,7 +94,9 @@ describe('toTrainingSpec', () => {
 
 describe('projectProblems', () => {
   it('refuses a promotion metric live traffic does not measure (Brier, R²)', () => {
-    const brier = withModel({ rollout: { ...fraudModel.rollout, promote: { metric: 'brier', maxRegression: 0.01, minLabels: 5 } } });
+    const brier = withModel({
+      rollout: { ...fraudModel.rollout, promote: { metric: 'brier', maxRegression: 0.01, minLabels: 5 } },
+    });
     expect(projectProblems(brier)).toEqual([
       'model fraud_detector: rollout.promote.metric brier is not measured on live traffic; one of auc, accuracy, logloss, rmse, mae',
     ]);
