@@ -271,8 +271,9 @@ export async function runLoop(io: CliIO, ctx: { config: RheoConfig; logger: Logg
   const say = (text: string) => io.out(`  [${clock()}] ${text}`);
   const step = (n: number, text: string) => io.out(`\n[${n}] ${text}`);
   const milestones: Record<string, number> = {};
-  const mark = (name: string) => {
-    milestones[name] = Date.now() - startedAt;
+  // When it happened: the event's own time where there is one, else now.
+  const mark = (name: string, at = Date.now()) => {
+    milestones[name] = at - startedAt;
   };
   const { model } = options;
   const timeout = options.milestoneTimeoutMs;
@@ -345,22 +346,23 @@ export async function runLoop(io: CliIO, ctx: { config: RheoConfig; logger: Logg
       ],
     });
     await producer.disconnect();
-    const v1 = await watcher.waitFor(
+    const v1Registered = await watcher.waitFor(
       'v1 registered',
       (s) =>
         isLifecycle(s) && s.event.event_type === 'REGISTERED' && s.event.registered?.lineage.run_id === `run-${first}`
-          ? (s.event.model_version ?? undefined)
+          ? s.event
           : undefined,
       timeout,
     );
-    mark('v1_registered');
-    await watcher.waitFor(
+    const v1 = v1Registered.model_version as string;
+    mark('v1_registered', v1Registered.event_time);
+    const v1Promoted = await watcher.waitFor(
       'v1 in production',
       (s) =>
-        isLifecycle(s) && s.event.model_version === v1 && s.event.stage_change?.to_stage === 'PRODUCTION' ? true : undefined,
+        isLifecycle(s) && s.event.model_version === v1 && s.event.stage_change?.to_stage === 'PRODUCTION' ? s.event : undefined,
       timeout,
     );
-    mark('v1_production');
+    mark('v1_production', v1Promoted.event_time);
 
     step(
       5,
@@ -381,7 +383,7 @@ export async function runLoop(io: CliIO, ctx: { config: RheoConfig; logger: Logg
     traffic.start();
     const liveFrom = Date.now();
     mark('shift');
-    const quality = await waitForQuality(clickhouse, config.clickhouse.database, model, v1, liveFrom, 200, timeout);
+    const quality = await waitForQuality(clickhouse, config.clickhouse.database, model, v1, liveFrom, 100, timeout);
     mark('v1_live_quality');
     say(
       `live quality of ${v1}: AUC ${quality.auc?.toFixed(3) ?? '-'} on ${quality.labeled} labeled of ${quality.predictions} predictions (${traffic.stats.payments} payments, ${traffic.stats.labels} labels so far)`,
@@ -393,30 +395,31 @@ export async function runLoop(io: CliIO, ctx: { config: RheoConfig; logger: Logg
       (s) => (s.topic === 'request' && s.event.reason === 'DRIFT' && s.event.event_time >= liveFrom ? s.event : undefined),
       timeout,
     );
-    mark('drift_request');
+    mark('drift_request', driftRequest.event_time);
 
     step(
       7,
       'The trainer trains v2 on point-in-time data up to the request; the gate stages it; the rollout controller takes over',
     );
-    const v2 = await watcher.waitFor(
+    const v2Registered = await watcher.waitFor(
       'v2 registered',
       (s) =>
         isLifecycle(s) &&
         s.event.event_type === 'REGISTERED' &&
         s.event.registered?.lineage.run_id === `run-${driftRequest.event_id}`
-          ? (s.event.model_version ?? undefined)
+          ? s.event
           : undefined,
       timeout,
     );
-    mark('v2_registered');
-    await watcher.waitFor(
+    const v2 = v2Registered.model_version as string;
+    mark('v2_registered', v2Registered.event_time);
+    const v2Promoted = await watcher.waitFor(
       'v2 promoted',
       (s) =>
-        isLifecycle(s) && s.event.model_version === v2 && s.event.stage_change?.to_stage === 'PRODUCTION' ? true : undefined,
+        isLifecycle(s) && s.event.model_version === v2 && s.event.stage_change?.to_stage === 'PRODUCTION' ? s.event : undefined,
       timeout * 2,
     );
-    mark('v2_production');
+    mark('v2_production', v2Promoted.event_time);
     say(
       `${v2} is production: drift → request ${secs(milestones.drift_request, milestones.shift)}, request → registered ${secs(milestones.v2_registered, milestones.drift_request)}, registered → promoted ${secs(milestones.v2_production, milestones.v2_registered)}`,
     );
@@ -457,12 +460,12 @@ export async function runLoop(io: CliIO, ctx: { config: RheoConfig; logger: Logg
       if (staged.code !== 0) throw new Error(`rheo models request failed: ${staged.err}`);
       mark('v3_staged');
       const version3 = v3;
-      await watcher.waitFor(
+      const v3Archived = await watcher.waitFor(
         'v3 rolled back',
-        (s) => (isLifecycle(s) && s.event.model_version === version3 && s.event.event_type === 'ARCHIVED' ? true : undefined),
+        (s) => (isLifecycle(s) && s.event.model_version === version3 && s.event.event_type === 'ARCHIVED' ? s.event : undefined),
         timeout * 2,
       );
-      mark('v3_rolled_back');
+      mark('v3_rolled_back', v3Archived.event_time);
       say(
         `${v3} rolled back ${secs(milestones.v3_rolled_back, milestones.v3_staged)} after it was staged; ${v2} kept production throughout`,
       );

@@ -87,7 +87,9 @@ export function kafkaClientConfig(settings: KafkaSettings, logger?: Logger, clie
       if (!logger) return;
       const { message, ...extra } = entry.log;
       const fields = { kafka: entry.namespace, ...extra };
-      if (entry.level <= logLevel.ERROR && !isTransientBrokerError(extra.error)) logger.error(fields, message);
+      // kafkajs warns on every idempotent producer that retries are limited: we limit them on purpose.
+      if (message.startsWith('Limiting retries for the idempotent producer')) logger.debug(fields, message);
+      else if (entry.level <= logLevel.ERROR && !isTransientBrokerError(extra.error)) logger.error(fields, message);
       else if (entry.level <= logLevel.WARN) logger.warn(fields, message);
       else logger.debug(fields, message);
     },

@@ -37,7 +37,13 @@ describe('kafkajs logs', () => {
       }) as never;
     log(entry(logLevel.ERROR, 'The group coordinator is not available'));
     log(entry(logLevel.ERROR, 'Connection error: connect ECONNREFUSED'));
-    expect(lines.map(([level]) => level)).toEqual(['warn', 'error']);
+    log({
+      namespace: 'Producer',
+      level: logLevel.WARN,
+      label: 'WARN',
+      log: { timestamp: '', message: 'Limiting retries for the idempotent producer may invalidate EoS guarantees' },
+    } as never);
+    expect(lines.map(([level]) => level)).toEqual(['warn', 'error', 'debug']);
   });
 });
 
