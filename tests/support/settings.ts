@@ -1,8 +1,8 @@
 /**
  * Every settings schema a component declares, by component: the variables a deployment may set. The
  * deploy tests (tests/unit/deploy/*) check that each RHEO_* variable a manifest, the compose file or the
- * image sets is one of these. tests/unit/kernel/settings.test.ts keeps its own list for the README check;
- * a new component's schema belongs in both.
+ * image sets is one of these, and tests/unit/kernel/settings.test.ts checks each has its README row. A
+ * new component's schema belongs here.
  */
 import { CLI_SETTINGS } from '../../cli/settings.ts';
 import { SERVICES_SETTINGS } from '../../deploy/local/services/plan.ts';

@@ -1,10 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { CLI_SETTINGS } from '../../../cli/settings.ts';
-import { SERVICES_SETTINGS } from '../../../deploy/local/services/plan.ts';
-import { SERVING_SETTINGS } from '../../../gateway/settings.ts';
-import { kernelSettings, localPorts } from '../../../kernel/config.ts';
 import { RheoError } from '../../../kernel/errors.ts';
 import {
   bool,
@@ -17,29 +13,14 @@ import {
   oneOf,
   optional,
   positive,
-  type SettingsSchema,
   text,
   url,
   variable,
 } from '../../../kernel/settings.ts';
-import { DRIFT_SETTINGS } from '../../../processors/drift/settings.ts';
-import { PROJECT_SETTINGS } from '../../../projects/settings.ts';
-import { OPS_SETTINGS } from '../../../runtime/ops.ts';
-import { ROLLOUT_SETTINGS } from '../../../serving/rollout/controller.ts';
-import { TRAINER_SETTINGS } from '../../../trainers/settings.ts';
+import { DECLARED_SETTINGS } from '../../support/settings.ts';
 
 /** Every schema a component declares; a new component's schema belongs here too. */
-const DECLARED: Record<string, SettingsSchema> = {
-  kernel: kernelSettings(localPorts(0)),
-  serving: SERVING_SETTINGS,
-  drift: DRIFT_SETTINGS,
-  trainer: TRAINER_SETTINGS,
-  rollout: ROLLOUT_SETTINGS,
-  cli: CLI_SETTINGS,
-  project: PROJECT_SETTINGS,
-  ops: OPS_SETTINGS,
-  services: SERVICES_SETTINGS,
-};
+const DECLARED = DECLARED_SETTINGS;
 
 function refusal(fn: () => unknown): RheoError {
   try {
