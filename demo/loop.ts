@@ -227,6 +227,14 @@ function truncate(text: string, max = 220): string {
 
 const isLifecycle = (s: Seen): s is Extract<Seen, { topic: 'lifecycle' }> => s.topic === 'lifecycle';
 
+/** The version a training run registered. */
+const registeredBy = (runId: string) => (s: Seen) =>
+  isLifecycle(s) && s.event.event_type === 'REGISTERED' && s.event.registered?.lineage.run_id === runId ? s.event : undefined;
+
+/** The event that made `version` the production version. */
+const reachedProduction = (version: string) => (s: Seen) =>
+  isLifecycle(s) && s.event.model_version === version && s.event.stage_change?.to_stage === 'PRODUCTION' ? s.event : undefined;
+
 /** Runs `rheo <args>` in this process; its output goes to the loop's story, indented. */
 async function cli(io: CliIO, args: string[], quiet = false): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -346,22 +354,10 @@ export async function runLoop(io: CliIO, ctx: { config: RheoConfig; logger: Logg
       ],
     });
     await producer.disconnect();
-    const v1Registered = await watcher.waitFor(
-      'v1 registered',
-      (s) =>
-        isLifecycle(s) && s.event.event_type === 'REGISTERED' && s.event.registered?.lineage.run_id === `run-${first}`
-          ? s.event
-          : undefined,
-      timeout,
-    );
+    const v1Registered = await watcher.waitFor('v1 registered', registeredBy(`run-${first}`), timeout);
     const v1 = v1Registered.model_version as string;
     mark('v1_registered', v1Registered.event_time);
-    const v1Promoted = await watcher.waitFor(
-      'v1 in production',
-      (s) =>
-        isLifecycle(s) && s.event.model_version === v1 && s.event.stage_change?.to_stage === 'PRODUCTION' ? s.event : undefined,
-      timeout,
-    );
+    const v1Promoted = await watcher.waitFor('v1 in production', reachedProduction(v1), timeout);
     mark('v1_production', v1Promoted.event_time);
 
     step(
@@ -401,24 +397,10 @@ export async function runLoop(io: CliIO, ctx: { config: RheoConfig; logger: Logg
       7,
       'The trainer trains v2 on point-in-time data up to the request; the gate stages it; the rollout controller takes over',
     );
-    const v2Registered = await watcher.waitFor(
-      'v2 registered',
-      (s) =>
-        isLifecycle(s) &&
-        s.event.event_type === 'REGISTERED' &&
-        s.event.registered?.lineage.run_id === `run-${driftRequest.event_id}`
-          ? s.event
-          : undefined,
-      timeout,
-    );
+    const v2Registered = await watcher.waitFor('v2 registered', registeredBy(`run-${driftRequest.event_id}`), timeout);
     const v2 = v2Registered.model_version as string;
     mark('v2_registered', v2Registered.event_time);
-    const v2Promoted = await watcher.waitFor(
-      'v2 promoted',
-      (s) =>
-        isLifecycle(s) && s.event.model_version === v2 && s.event.stage_change?.to_stage === 'PRODUCTION' ? s.event : undefined,
-      timeout * 2,
-    );
+    const v2Promoted = await watcher.waitFor('v2 promoted', reachedProduction(v2), timeout * 2);
     mark('v2_production', v2Promoted.event_time);
     say(
       `${v2} is production: drift → request ${secs(milestones.drift_request, milestones.shift)}, request → registered ${secs(milestones.v2_registered, milestones.drift_request)}, registered → promoted ${secs(milestones.v2_production, milestones.v2_registered)}`,
