@@ -131,7 +131,9 @@ export function clickhouseService(ctx: ServiceContext): LocalService {
     ],
     memory: `max_memory_usage ${CLICKHOUSE_MAX_MEMORY_USAGE / 1e9} GB/query, ${CLICKHOUSE_MAX_MEMORY_ALL_QUERIES / 1e9} GB all queries`,
     logFile: join(layout.logs, 'clickhouse.err.log'),
-    startTimeoutMs: 60_000,
+    // ClickHouse 18.16 loads every table's parts before it answers: a stack that has held many test
+    // tables takes minutes (observed: > 60 s for a few thousand tables on 2 cores).
+    startTimeoutMs: 300_000,
     stopGraceMs: 30_000,
     async prepare() {
       for (const sub of ['etc', 'data', 'tmp', 'user_files', 'format_schemas']) await mkdir(join(home, sub), { recursive: true });
