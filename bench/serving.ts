@@ -18,6 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { trainFraudModel } from '../examples/fraud/fraud-model.ts';
+import { FRAUD_PROJECT_DIR } from '../examples/fraud/index.ts';
 import { loadServingSettings, openArtifactStore } from '../gateway/settings.ts';
 import { defineArgs, parseArgs } from '../kernel/args.ts';
 import { loadConfig } from '../kernel/config.ts';
@@ -46,7 +47,8 @@ interface Level {
 
 function child(script: string, env: Record<string, string>): ChildProcess & { ready: Promise<string> } {
   const proc = spawn(process.execPath, [script], {
-    env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1', RHEO_LOG_LEVEL: 'warn', ...env },
+    // The gateway serves a project's features: the fraud example's, as the demo does.
+    env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1', RHEO_LOG_LEVEL: 'warn', RHEO_PROJECT: FRAUD_PROJECT_DIR, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   // Never leave a child behind, whatever happens to this process.
