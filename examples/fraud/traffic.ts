@@ -189,10 +189,12 @@ export class FraudTraffic {
       });
       this.#stats.viaScorer += viaScorer.length;
     }
-    for (const t of viaGateway) {
-      const id = await this.#predictThroughGateway(t);
+    // Concurrent, as independent clients would call: one slow answer does not hold up the tick's others.
+    const ids = await Promise.all(viaGateway.map((t) => this.#predictThroughGateway(t)));
+    viaGateway.forEach((t, i) => {
+      const id = ids[i];
       if (id) labels.push({ predictionId: id, t });
-    }
+    });
     const at = Date.now() + this.#options.labelDelayMs;
     if (labels.length > 0) this.#queue.push({ at, run: () => this.#label(labels) });
     this.#queue.sort((a, b) => a.at - b.at);
